@@ -1,0 +1,115 @@
+"""The ``qstack`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import TextIO
+
+from qstack.network import Network, TopologyError
+from qstack.runner import Progress, RunReport, run_network
+from qstack.scenario import DEFAULT_SCENARIO_TOML, ScenarioError, default_scenario, load_scenario
+from qstack.sim.trace import JsonLinesTracer
+
+EXIT_BAD_INPUT = 2
+
+#: Wall seconds before the progress indicator appears.
+PROGRESS_AFTER_S = 1.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qstack", description="Build, run and conformance-test quantum-network stacks."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a scenario file (or the built-in default)")
+    run.add_argument("file", nargs="?", help="scenario (.toml or .json); default: built-in")
+    run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--trace", metavar="FILE", help="write the message trace as JSON lines")
+    commands.add_parser("default", help="print the built-in scenario as TOML")
+    return parser
+
+
+def _progress_printer(stream: TextIO) -> Progress:
+    def show(fraction: float, wall_s: float) -> None:
+        if wall_s >= PROGRESS_AFTER_S:
+            stream.write(f"\rsimulated {fraction:6.1%} of run.until_s  ({wall_s:.1f} s)")
+            stream.flush()
+
+    return show
+
+
+def format_report(report: RunReport) -> str:
+    """The human-readable table ``qstack run`` prints."""
+    lines = [
+        f"seed {report.seed}   simulated {report.sim_time_s:.6g} s   "
+        f"wall {report.wall_time_s:.3f} s   events {report.events}",
+        "",
+        f"{'link':<24} {'model':<13} {'attempts':>10} {'successes':>10} {'p/attempt':>10}",
+    ]
+    for link in report.links:
+        ratio = link.successes / link.attempts if link.attempts else 0.0
+        lines.append(
+            f"{link.a + ' - ' + link.b:<24} {link.model:<13} {link.attempts:>10} "
+            f"{link.successes:>10} {ratio:>10.4g}"
+        )
+    lines += [
+        "",
+        f"{'request':<24} {'status':<8} {'delivered':>9} {'fidelity':>9} "
+        f"{'latency s':>10} {'rate Hz':>10}",
+    ]
+    for request in report.requests:
+        fidelity = "-" if request.fidelity_mean is None else f"{request.fidelity_mean:.5f}"
+        latency = "-" if request.latency_mean_s is None else f"{request.latency_mean_s:.4g}"
+        rate = "-" if request.rate_hz is None else f"{request.rate_hz:.5g}"
+        name = f"{request.app} {request.src}->{request.dst}"
+        lines.append(
+            f"{name:<24} {request.status:<8} {request.delivered:>9} {fidelity:>9} "
+            f"{latency:>10} {rate:>10}"
+        )
+        if request.error:
+            lines.append(f"    {request.error}")
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        scenario = default_scenario() if args.file is None else load_scenario(args.file)
+        if args.seed is not None and args.seed < 0:
+            raise ScenarioError(f"--seed = {args.seed}: must be >= 0")
+        with ExitStack() as stack:
+            tracer = None
+            if args.trace:
+                try:
+                    trace_file = stack.enter_context(open(args.trace, "w", encoding="utf-8"))
+                except OSError as error:
+                    raise ScenarioError(f"--trace = {args.trace!r}: {error.strerror}") from None
+                tracer = JsonLinesTracer(trace_file)
+            network = Network(scenario, args.seed, tracer)
+            show_progress = not args.json or sys.stderr.isatty()
+            report = run_network(network, _progress_printer(sys.stderr) if show_progress else None)
+    except (ScenarioError, TopologyError) as error:
+        print(f"qstack: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if show_progress and report.wall_time_s >= PROGRESS_AFTER_S:
+        sys.stderr.write("\n")
+    if args.json:
+        print(report.model_dump_json())
+    else:
+        print(format_report(report))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "default":
+        print(DEFAULT_SCENARIO_TOML, end="")
+        return 0
+    return _run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

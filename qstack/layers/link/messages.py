@@ -1,0 +1,126 @@
+"""Link-layer service primitives and peer messages (after Dahlberg et al.,
+SIGCOMM 2019: CREATE, OK, ERROR, EXPIRE and a distributed queue).
+
+Times are integer picoseconds; fidelities are true fidelities of the
+simulated state with the reported Bell state.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from qstack.messages import PeerMessage, Primitive
+
+NodeName = Annotated[str, Field(pattern=r"^[a-z0-9_-]+$", min_length=1)]
+BellIndex = Annotated[int, Field(ge=0, le=3)]
+CreateType = Literal["keep", "measure"]
+Basis = Literal["Z", "X"]
+LinkErrorReason = Literal[
+    "unsupported_fidelity",  # no setting of the link can deliver min_fidelity
+    "timeout",  # max_time_ps passed before every pair was delivered
+    "rejected",  # the peer's link layer refused the request
+    "link_down",  # the link was taken out of service
+]
+
+
+class LinkCreate(Primitive):
+    """CREATE: ask for ``number`` pairs with ``remote``."""
+
+    kind: Literal["CREATE"] = "CREATE"
+    remote: NodeName
+    number: int = Field(ge=1)
+    min_fidelity: float = Field(default=0.0, ge=0.0, le=1.0)
+    max_time_ps: int | None = Field(default=None, gt=0)
+    type: CreateType = "keep"
+    purpose_id: int = Field(default=0, ge=0)
+    priority: int = Field(default=0, ge=0, description="lower is served first")
+
+
+class LinkOk(Primitive):
+    """OK: one pair delivered; both ends report the same ``pair_id`` and
+    ``bell_index``.
+
+    For ``keep`` the pair's half is in ``qubit``, now held by the upper
+    layer; for ``measure`` it was measured in ``basis`` with ``outcome`` and
+    its qubit is already free.
+    """
+
+    kind: Literal["OK"] = "OK"
+    create_id: int = Field(ge=0)
+    origin: NodeName
+    remote: NodeName
+    pair_id: int = Field(ge=0)
+    seq: int = Field(ge=0, description="index of this pair within its request")
+    bell_index: BellIndex
+    qubit: int | None = Field(ge=0)
+    time_ps: int = Field(ge=0)
+    fidelity: float = Field(ge=0.0, le=1.0 + 1e-9)
+    purpose_id: int = Field(ge=0)
+    basis: Basis | None
+    outcome: Literal[0, 1] | None
+
+
+class LinkError(Primitive):
+    """ERROR: the request ended without all its pairs, for ``reason``."""
+
+    kind: Literal["ERROR"] = "ERROR"
+    create_id: int = Field(ge=0)
+    origin: NodeName
+    remote: NodeName
+    reason: LinkErrorReason
+    detail: str
+    delivered: int = Field(ge=0, description="pairs delivered before the error")
+
+
+class LinkExpire(Primitive):
+    """EXPIRE: a pair reported by an earlier OK is no longer entangled."""
+
+    kind: Literal["EXPIRE"] = "EXPIRE"
+    create_id: int = Field(ge=0)
+    origin: NodeName
+    remote: NodeName
+    pair_id: int = Field(ge=0)
+    qubit: int = Field(ge=0)
+
+
+class QueueAdd(PeerMessage):
+    """Ask the peer to add a request to the link's shared queue.
+
+    The queue master (the link's ``a`` node) fills in ``qseq`` and
+    ``start_ps`` when it is the origin; otherwise it answers with them in
+    :class:`QueueAck`.
+    """
+
+    kind: Literal["QUEUE_ADD"] = "QUEUE_ADD"
+    origin: NodeName
+    create_id: int = Field(ge=0)
+    request: LinkCreate
+    deadline_ps: int | None
+    qseq: int | None
+    start_ps: int | None
+
+
+class QueueAck(PeerMessage):
+    """The peer has queued the request; attempts may start at ``start_ps``."""
+
+    kind: Literal["QUEUE_ACK"] = "QUEUE_ACK"
+    origin: NodeName
+    create_id: int = Field(ge=0)
+    qseq: int = Field(ge=0)
+    start_ps: int = Field(ge=0)
+
+
+class QueueReject(PeerMessage):
+    """The peer refuses the request."""
+
+    kind: Literal["QUEUE_REJECT"] = "QUEUE_REJECT"
+    origin: NodeName
+    create_id: int = Field(ge=0)
+    reason: LinkErrorReason
+    detail: str
+
+
+LinkPrimitive = LinkCreate | LinkOk | LinkError | LinkExpire
+LinkPeerMessage = QueueAdd | QueueAck | QueueReject

@@ -1,0 +1,68 @@
+"""How a link's hardware attempts for a requested fidelity.
+
+The link layer asks ``setting_for(min_fidelity)`` and gets the attempt
+setting both ends will use, or None when the hardware cannot deliver that
+fidelity. Fidelities are computed from the heralded state and the memories'
+noise over the emission-to-herald window, not looked up.
+"""
+
+from __future__ import annotations
+
+from qstack.layers.physical.station import AttemptSetting, HeraldingStation
+from qstack.physics.heralding import HeraldingModel, SingleClickHerald, choose_alpha
+
+#: Bright-state parameter of a single-click link when neither the scenario
+#: nor the request says what it needs.
+DEFAULT_BRIGHT_STATE_ALPHA = 0.1
+
+#: Slack for comparing a computed fidelity with a requested one.
+FIDELITY_TOLERANCE = 1e-12
+
+
+class FixedSetting:
+    """A link whose attempts do not depend on the request (abstract,
+    double-click, or single-click with a configured alpha)."""
+
+    def __init__(self, station: HeraldingStation, model: HeraldingModel, label: str) -> None:
+        self.setting = AttemptSetting(model, station.expected_fidelity(model), label)
+
+    def setting_for(self, min_fidelity: float) -> AttemptSetting | None:
+        if self.setting.expected_fidelity + FIDELITY_TOLERANCE < min_fidelity:
+            return None
+        return self.setting
+
+
+class BrightStateSetting:
+    """A single-click link choosing alpha per request: the largest alpha
+    (fastest rate) whose delivered fidelity meets the minimum."""
+
+    def __init__(self, station: HeraldingStation, eta: float, dark_count_probability: float):
+        self._station = station
+        self._eta = eta
+        self._dark = dark_count_probability
+        self._cache: dict[float, AttemptSetting | None] = {}
+
+    def _setting(self, alpha: float) -> AttemptSetting:
+        model = SingleClickHerald(alpha, self._eta, self._dark)
+        return AttemptSetting(
+            model, self._station.expected_fidelity(model), f"single-click alpha={alpha:.6g}"
+        )
+
+    def setting_for(self, min_fidelity: float) -> AttemptSetting | None:
+        if min_fidelity in self._cache:
+            return self._cache[min_fidelity]
+        setting: AttemptSetting | None
+        if min_fidelity <= 0.0:
+            setting = self._setting(DEFAULT_BRIGHT_STATE_ALPHA)
+        else:
+            alpha = choose_alpha(
+                self._eta,
+                self._dark,
+                min_fidelity,
+                delivered=self._station.delivered_fidelity,
+            )
+            setting = None if alpha is None else self._setting(alpha)
+            if setting and setting.expected_fidelity + FIDELITY_TOLERANCE < min_fidelity:
+                setting = None
+        self._cache[min_fidelity] = setting
+        return setting

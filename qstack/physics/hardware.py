@@ -1,0 +1,117 @@
+"""Hardware parameters: fibres, detectors and quantum-memory noise."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+from qstack.physics._validate import check_non_negative, check_positive, check_probability
+from qstack.physics.density import DensityMatrixPair
+from qstack.physics.state import PairState
+
+PS_PER_S = 1e12
+
+
+@dataclass(frozen=True, slots=True)
+class Fiber:
+    """Optical fibre link segment."""
+
+    length_km: float
+    attenuation_db_per_km: float = 0.2
+    speed_km_per_s: float = 2.0e5
+
+    def __post_init__(self) -> None:
+        check_non_negative("length_km", self.length_km)
+        check_non_negative("attenuation_db_per_km", self.attenuation_db_per_km)
+        check_positive("speed_km_per_s", self.speed_km_per_s)
+
+    @property
+    def transmittance(self) -> float:
+        """Photon survival probability 10^(-alpha L / 10)."""
+        return math.pow(10.0, -self.attenuation_db_per_km * self.length_km / 10.0)
+
+    @property
+    def delay_ps(self) -> int:
+        """One-way propagation delay on the integer picosecond clock."""
+        return round(self.length_km / self.speed_km_per_s * PS_PER_S)
+
+
+@dataclass(frozen=True, slots=True)
+class Detector:
+    """Single-photon detector; dark counts are per detection window."""
+
+    efficiency: float = 1.0
+    dark_count_probability: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_probability("efficiency", self.efficiency)
+        check_probability("dark_count_probability", self.dark_count_probability)
+
+
+class MemoryNoise(Protocol):
+    """Decoherence of a stored qubit, applied lazily for the elapsed idle time."""
+
+    @property
+    def needs_density_matrix(self) -> bool:
+        """True when the noise leaves the Bell-diagonal family."""
+        ...
+
+    def apply(self, state: PairState, side: int, dt_ps: int) -> None:
+        """Apply ``dt_ps`` picoseconds of storage noise to qubit ``side`` of ``state``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PerfectMemory:
+    """Noise-free storage."""
+
+    needs_density_matrix: ClassVar[bool] = False
+
+    def apply(self, state: PairState, side: int, dt_ps: int) -> None:
+        """Nothing happens to a perfectly stored qubit."""
+
+
+@dataclass(frozen=True, slots=True)
+class DepolarizingMemory:
+    """Depolarising storage: the qubit is kept with weight e^(-t/T), else replaced by I/2."""
+
+    t_s: float
+    _inv_t_ps: float = field(init=False, repr=False, compare=False)
+
+    needs_density_matrix: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        check_positive("t_s", self.t_s)
+        object.__setattr__(self, "_inv_t_ps", 1.0 / (self.t_s * PS_PER_S))
+
+    def apply(self, state: PairState, side: int, dt_ps: int) -> None:
+        """Depolarise with lam = e^(-dt/T)."""
+        if dt_ps:
+            state.depolarize(math.exp(-dt_ps * self._inv_t_ps), side)
+
+
+@dataclass(frozen=True, slots=True)
+class T1T2Memory:
+    """Amplitude damping (T1) plus dephasing (T2); requires the exact path."""
+
+    t1_s: float
+    t2_s: float
+
+    needs_density_matrix: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        check_positive("t1_s", self.t1_s)
+        check_positive("t2_s", self.t2_s)
+        if self.t2_s > 2.0 * self.t1_s:
+            raise ValueError(
+                f"t2_s must be <= 2 * t1_s = {2.0 * self.t1_s!r}, got t2_s={self.t2_s!r}"
+            )
+
+    def apply(self, state: PairState, side: int, dt_ps: int) -> None:
+        """T1/T2 decay of qubit ``side`` over ``dt_ps``; the state must be a density matrix."""
+        if not dt_ps:
+            return
+        if not isinstance(state, DensityMatrixPair):
+            raise TypeError(f"T1T2Memory needs a DensityMatrixPair, got {type(state).__name__}")
+        state.t1t2(dt_ps / PS_PER_S, self.t1_s, self.t2_s, side)

@@ -1,0 +1,181 @@
+"""Independent reference constructions for the physics tests (gate level, brute force)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+from scipy.linalg import expm
+
+from qstack.physics import density
+from qstack.physics.bell import BellDiagonal
+
+Matrix = density.Matrix
+I2 = np.eye(2, dtype=np.complex128)
+X = np.array([[0, 1], [1, 0]], dtype=np.complex128)
+Y = np.array([[0, -1j], [1j, 0]], dtype=np.complex128)
+Z = np.array([[1, 0], [0, -1]], dtype=np.complex128)
+
+
+@st.composite
+def bell_diagonals(draw: st.DrawFn) -> BellDiagonal:
+    """Random Bell-diagonal states, including edge cases with zero weights."""
+    raw = draw(
+        st.lists(
+            st.one_of(st.just(0.0), st.floats(0.0, 1.0)), min_size=4, max_size=4
+        ).filter(lambda v: sum(v) > 1e-3)
+    )
+    total = sum(raw)
+    return BellDiagonal(*(v / total for v in raw))
+
+
+def kron(*ops: Matrix) -> Matrix:
+    out = np.eye(1, dtype=np.complex128)
+    for op in ops:
+        out = np.kron(out, op)
+    return out
+
+
+def cnot(control: int, target: int, n: int) -> Matrix:
+    """Permutation matrix of CNOT; qubit 0 is the most significant bit."""
+    dim = 2**n
+    u = np.zeros((dim, dim), dtype=np.complex128)
+    for i in range(dim):
+        bits = [(i >> (n - 1 - q)) & 1 for q in range(n)]
+        if bits[control]:
+            bits[target] ^= 1
+        j = sum(b << (n - 1 - q) for q, b in enumerate(bits))
+        u[j, i] = 1.0
+    return u
+
+
+def twirl(rho: Matrix) -> Matrix:
+    """Average over the 12 bilateral rotations V (x) V* with V = Pauli * C^j.
+
+    C rotates the Bloch sphere by 2 pi / 3 about (1, 1, 1) and cycles X, Y, Z,
+    so the group fixes Phi+ and maps any state to Werner form.
+    """
+    c = expm(-1j * math.pi / 3.0 * (X + Y + Z) / math.sqrt(3.0))
+    out = np.zeros_like(rho)
+    for p in (I2, X, Y, Z):
+        for j in range(3):
+            v = p @ np.linalg.matrix_power(c, j)
+            u = np.kron(v, v.conj())
+            out += u @ rho @ u.conj().T
+    return out / 12.0
+
+
+def purification_circuit(rho_a: Matrix, rho_b: Matrix, rotate: bool) -> tuple[float, Matrix]:
+    """Bilateral CNOT (pair a = source, pair b = target), Z-measure target, keep if equal.
+
+    Qubits: 0 = a on side "a", 1 = a on side "b", 2 = b on side "a", 3 = b on side "b".
+    ``rotate`` adds the DEJMPS Rx(pi/2) on side "a" and Rx(-pi/2) on side "b".
+    """
+    rho = np.kron(rho_a, rho_b)
+    if rotate:
+        ra = expm(-1j * math.pi / 4.0 * X)
+        rb = expm(1j * math.pi / 4.0 * X)
+        u = kron(ra, rb, ra, rb)
+        rho = u @ rho @ u.conj().T
+    u = cnot(1, 3, 4) @ cnot(0, 2, 4)
+    rho = u @ rho @ u.conj().T
+    keep = np.zeros((16, 16), dtype=np.complex128)
+    for i in range(16):
+        if ((i >> 1) & 1) == (i & 1):
+            keep[i, i] = 1.0
+    post = keep @ rho @ keep
+    p = float(np.real(np.trace(post)))
+    return p, density.partial_trace(post, [0, 1], 4) / p
+
+
+# -- brute-force photonic heralding ---------------------------------------------------
+
+# Photon-level outcome of one round: (photons at D+, photons at D-, which photons were lost).
+Branch = tuple[int, int, str]
+
+
+def round_kraus(eta: float, d: float, bright: int) -> dict[tuple[int, int], list[Matrix]]:
+    """Kraus operators on the two spins for one optical round, keyed by the click record.
+
+    A spin in state ``bright`` emits one photon.  Beam splitter: photon from a
+    goes to (D+ + D-)/sqrt2, from b to (D+ - D-)/sqrt2; a pair bunches (HOM),
+    a^dag b^dag -> (c+^2 - c-^2)/2.  Loss eta per arm; distinct loss
+    environments and photon numbers are orthogonal, so each branch is its own
+    Kraus operator.  A detector with photons clicks; an empty one clicks with
+    probability d (classical, folded in as a weight).
+    """
+    amp: dict[Branch, np.ndarray] = {}
+
+    def add(branch: Branch, config: int, value: float) -> None:
+        amp.setdefault(branch, np.zeros(4, dtype=np.complex128))[config] += value
+
+    s = math.sqrt(eta / 2.0)
+    loss = math.sqrt(1.0 - eta)
+    for config in range(4):
+        ea = ((config >> 1) & 1) == bright
+        eb = (config & 1) == bright
+        if not ea and not eb:
+            add((0, 0, ""), config, 1.0)
+        elif ea and not eb:
+            add((0, 0, "a"), config, loss)
+            add((1, 0, ""), config, s)
+            add((0, 1, ""), config, s)
+        elif eb and not ea:
+            add((0, 0, "b"), config, loss)
+            add((1, 0, ""), config, s)
+            add((0, 1, ""), config, -s)
+        else:
+            add((0, 0, "ab"), config, 1.0 - eta)
+            add((1, 0, "a"), config, loss * s)  # a lost, b detected
+            add((0, 1, "a"), config, -loss * s)
+            add((1, 0, "b"), config, loss * s)  # b lost, a detected
+            add((0, 1, "b"), config, loss * s)
+            add((2, 0, ""), config, eta / math.sqrt(2.0))
+            add((0, 2, ""), config, -eta / math.sqrt(2.0))
+    records: dict[tuple[int, int], list[Matrix]] = {}
+    for (n_plus, n_minus, _), diag in amp.items():
+        for click_plus, click_minus in itertools.product((0, 1), repeat=2):
+            weight = 1.0
+            for n, click in ((n_plus, click_plus), (n_minus, click_minus)):
+                if n > 0:
+                    weight *= 1.0 if click else 0.0
+                else:
+                    weight *= d if click else 1.0 - d
+            if weight > 0.0:
+                op = np.diag(diag) * math.sqrt(weight)
+                records.setdefault((click_plus, click_minus), []).append(op)
+    return records
+
+
+def apply_ops(rho: Matrix, ops: list[Matrix]) -> Matrix:
+    return sum((k @ rho @ k.conj().T for k in ops), np.zeros_like(rho))
+
+
+SUCCESS_RECORDS = {(1, 0): 0, (0, 1): 1}  # exactly one click; value = detector id
+
+
+def brute_force_double_click(eta: float, d: float) -> dict[int, Matrix]:
+    """Unnormalised spin state per herald (1 = same detector twice, 3 = different)."""
+    plus = np.array([1.0, 1.0], dtype=np.complex128) / math.sqrt(2.0)
+    psi0 = np.kron(plus, plus)
+    rho0 = np.outer(psi0, psi0.conj())
+    flip = np.kron(X, X)
+    rounds = round_kraus(eta, d, bright=0)
+    out = {1: np.zeros((4, 4), dtype=np.complex128), 3: np.zeros((4, 4), dtype=np.complex128)}
+    for rec1, det1 in SUCCESS_RECORDS.items():
+        after1 = flip @ apply_ops(rho0, rounds[rec1]) @ flip
+        for rec2, det2 in SUCCESS_RECORDS.items():
+            after2 = flip @ apply_ops(after1, rounds[rec2]) @ flip
+            out[1 if det1 == det2 else 3] += after2
+    return out
+
+
+def brute_force_single_click(alpha: float, eta: float, d: float) -> dict[int, Matrix]:
+    """Unnormalised spin state per herald (1 = D+, 3 = D-); bright state |1>."""
+    spin = np.array([math.sqrt(1.0 - alpha), math.sqrt(alpha)], dtype=np.complex128)
+    psi0 = np.kron(spin, spin)
+    rho0 = np.outer(psi0, psi0.conj())
+    rounds = round_kraus(eta, d, bright=1)
+    return {1: apply_ops(rho0, rounds[1, 0]), 3: apply_ops(rho0, rounds[0, 1])}
