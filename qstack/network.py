@@ -213,4 +213,3 @@ class Network:
         if self.tracer is not None:
             self.tracer.record(TraceRecord(now, request.src, "link", "down", request.create))
         self.apps[request.src].start(now, request)
-

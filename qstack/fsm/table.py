@@ -150,5 +150,5 @@ def fire(model: Any, lifecycle: str, trigger: type, source: str = "") -> None:
     state = str(model.state)
     try:
         model.trigger(trigger.__name__)
-    except MachineError as error:
+    except (MachineError, AttributeError) as error:
         raise ProtocolError(lifecycle, state, trigger.__name__, source) from error

@@ -62,7 +62,6 @@ class EntangledPair:
         self.advance(now)
         return self.state.fidelity(self.bell_index)
 
-
     def measure_side(self, now: int, side: int, basis: str, rng: np.random.Generator) -> int:
         """Measure one half in ``basis`` ("Z", "X" or "Y"); returns the bit.
 

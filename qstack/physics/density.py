@@ -106,12 +106,6 @@ def apply_kraus(rho: Matrix, kraus_ops: Sequence[Matrix], qubit: int, n_qubits: 
     return result
 
 
-def apply_unitary(rho: Matrix, unitary: Matrix) -> Matrix:
-    """U rho U^dagger for a unitary on all qubits."""
-    result: Matrix = unitary @ rho @ unitary.conj().T
-    return result
-
-
 def depolarizing_kraus(lam: float) -> list[Matrix]:
     """rho -> lam rho + (1 - lam) I/2, written as a Pauli mixture."""
     check_probability("lam", lam)
@@ -126,20 +120,30 @@ def dephasing_kraus(q: float) -> list[Matrix]:
     return [math.sqrt(1.0 - q) * _I2, math.sqrt(q) * _Z]
 
 
+def _amplitude_damping_ops(kept: float) -> list[Matrix]:
+    """Amplitude damping from the kept |1> amplitude sqrt(1 - gamma), exact for tiny kept."""
+    k0 = np.array([[1, 0], [0, kept]], dtype=np.complex128)
+    k1 = np.array([[0, math.sqrt(max(0.0, 1.0 - kept * kept))], [0, 0]], dtype=np.complex128)
+    return [k0, k1]
+
+
+def _phase_damping_ops(kept: float) -> list[Matrix]:
+    """Phase damping from the kept coherence factor sqrt(1 - lam), exact for tiny kept."""
+    k0 = np.array([[1, 0], [0, kept]], dtype=np.complex128)
+    k1 = np.array([[0, 0], [0, math.sqrt(max(0.0, 1.0 - kept * kept))]], dtype=np.complex128)
+    return [k0, k1]
+
+
 def amplitude_damping_kraus(gamma: float) -> list[Matrix]:
     """Decay |1> -> |0> with probability gamma (energy relaxation, T1)."""
     check_probability("gamma", gamma)
-    k0 = np.array([[1, 0], [0, math.sqrt(1.0 - gamma)]], dtype=np.complex128)
-    k1 = np.array([[0, math.sqrt(gamma)], [0, 0]], dtype=np.complex128)
-    return [k0, k1]
+    return _amplitude_damping_ops(math.sqrt(1.0 - gamma))
 
 
 def phase_damping_kraus(lam: float) -> list[Matrix]:
     """Nielsen-Chuang phase damping: coherences scaled by sqrt(1 - lam), populations kept."""
     check_probability("lam", lam)
-    k0 = np.array([[1, 0], [0, math.sqrt(1.0 - lam)]], dtype=np.complex128)
-    k1 = np.array([[0, 0], [0, math.sqrt(lam)]], dtype=np.complex128)
-    return [k0, k1]
+    return _phase_damping_ops(math.sqrt(1.0 - lam))
 
 
 def t1t2_kraus(t_s: float, t1_s: float, t2_s: float) -> list[Matrix]:
@@ -147,17 +151,21 @@ def t1t2_kraus(t_s: float, t1_s: float, t2_s: float) -> list[Matrix]:
 
     Amplitude damping with gamma = 1 - e^(-t/T1) already scales coherences by
     e^(-t/(2 T1)); the rest, e^(-t/T2 + t/(2 T1)), comes from phase damping.
-    That factor is <= 1 only when T2 <= 2 T1, the physical bound.
+    That factor is <= 1 only when T2 <= 2 T1, the physical bound.  The kept
+    factors are passed directly so that long idles keep their tiny coherences.
     """
     check_non_negative("t_s", t_s)
     check_positive("t1_s", t1_s)
     check_positive("t2_s", t2_s)
     if t2_s > 2.0 * t1_s:
         raise ValueError(f"t2_s must be <= 2 * t1_s = {2.0 * t1_s!r}, got t2_s={t2_s!r}")
-    gamma = -math.expm1(-t_s / t1_s)
-    extra = math.exp(-t_s / t2_s + t_s / (2.0 * t1_s))
-    lam = min(1.0, max(0.0, 1.0 - extra * extra))
-    return [p @ a for p in phase_damping_kraus(lam) for a in amplitude_damping_kraus(gamma)]
+    amplitude_kept = math.exp(-t_s / (2.0 * t1_s))
+    coherence_kept = min(1.0, math.exp(-t_s / t2_s + t_s / (2.0 * t1_s)))
+    return [
+        p @ a
+        for p in _phase_damping_ops(coherence_kept)
+        for a in _amplitude_damping_ops(amplitude_kept)
+    ]
 
 
 def fidelity_pure(rho: Matrix, psi: npt.NDArray[np.complex128]) -> float:

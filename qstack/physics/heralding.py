@@ -10,6 +10,7 @@ Bell-basis fidelity unchanged.  All numbers are computed in the constructor;
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
@@ -200,8 +201,17 @@ class SingleClickHerald:
         return self._states[index].copy()
 
 
-def choose_alpha(eta: float, dark_count_probability: float, min_fidelity: float) -> float | None:
+def choose_alpha(
+    eta: float,
+    dark_count_probability: float,
+    min_fidelity: float,
+    delivered: Callable[[BellDiagonal, int], float] | None = None,
+) -> float | None:
     """Largest alpha in (0, 0.5] whose single-click fidelity is >= ``min_fidelity``.
+
+    ``delivered(state, index)``, when given, maps the heralded state to the
+    fidelity that counts (e.g. after the memories' noise until the herald
+    arrives); by default the heralded fidelity itself.
 
     The rate grows with alpha, so this is the fastest setting meeting the
     target.  Dark counts make the fidelity rise from ~0 at alpha -> 0 to a
@@ -214,7 +224,10 @@ def choose_alpha(eta: float, dark_count_probability: float, min_fidelity: float)
     check_probability("min_fidelity", min_fidelity)
 
     def fid(alpha: float) -> float:
-        return _single_click_fidelity(alpha, eta, d)
+        if delivered is None:
+            return _single_click_fidelity(alpha, eta, d)
+        herald = SingleClickHerald(alpha, eta, d)
+        return delivered(herald.heralded_state(1), 1)
 
     lo, hi = 0.0, 0.5
     x1, x2 = hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo)

@@ -95,8 +95,9 @@ class Simulator:
 
         Stops when the heap is empty (the clock stays at the last event),
         before the first event later than ``until_ps`` (the clock is then set
-        to ``until_ps``), or right after an event for which ``stop_when()`` is
-        true. ``events`` is brought up to date when the call returns.
+        to ``until_ps``), or after an event for which ``stop_when()`` is true
+        and the other events of that same picosecond. ``events`` is brought
+        up to date when the call returns.
         """
         heap = self._heap
         pop = heapq.heappop
@@ -111,6 +112,10 @@ class Simulator:
                 events += 1
                 callback(argument)
                 if stop_when is not None and stop_when():
+                    while heap and heap[0][0] == time_ps:
+                        _, _, callback, argument = pop(heap)
+                        events += 1
+                        callback(argument)
                     return
             if until_ps is not None and heap:
                 self.now = max(self.now, until_ps)

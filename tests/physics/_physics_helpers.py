@@ -23,18 +23,18 @@ Z = np.array([[1, 0], [0, -1]], dtype=np.complex128)
 def bell_diagonals(draw: st.DrawFn) -> BellDiagonal:
     """Random Bell-diagonal states, including edge cases with zero weights."""
     raw = draw(
-        st.lists(
-            st.one_of(st.just(0.0), st.floats(0.0, 1.0)), min_size=4, max_size=4
-        ).filter(lambda v: sum(v) > 1e-3)
+        st.lists(st.one_of(st.just(0.0), st.floats(0.0, 1.0)), min_size=4, max_size=4).filter(
+            lambda v: sum(v) > 1e-3
+        )
     )
     total = sum(raw)
     return BellDiagonal(*(v / total for v in raw))
 
 
 def kron(*ops: Matrix) -> Matrix:
-    out = np.eye(1, dtype=np.complex128)
+    out: Matrix = np.eye(1, dtype=np.complex128)
     for op in ops:
-        out = np.kron(out, op)
+        out = np.kron(out, op).astype(np.complex128)
     return out
 
 
@@ -144,7 +144,7 @@ def round_kraus(eta: float, d: float, bright: int) -> dict[tuple[int, int], list
                 else:
                     weight *= d if click else 1.0 - d
             if weight > 0.0:
-                op = np.diag(diag) * math.sqrt(weight)
+                op = (np.diag(diag) * math.sqrt(weight)).astype(np.complex128)
                 records.setdefault((click_plus, click_minus), []).append(op)
     return records
 

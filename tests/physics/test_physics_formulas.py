@@ -9,8 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qstack.physics import BellDiagonal, DensityMatrixPair, DepolarizingMemory, density, formulas
-from qstack.physics import purify_bbpssw, purify_dejmps, swap
+from qstack.physics import (
+    BellDiagonal,
+    DensityMatrixPair,
+    DepolarizingMemory,
+    density,
+    formulas,
+    purify_bbpssw,
+    purify_dejmps,
+    swap,
+)
 
 TOL = 1e-9
 fidelities = st.floats(0.0, 1.0)
@@ -85,7 +93,6 @@ def test_dejmps_formula(raw: list[float]) -> None:
 )
 def test_t1t2_single_qubit_decay(t_s: float, t1_s: float, t2_ratio: float) -> None:
     t2_s = 2.0 * t1_s * t2_ratio
-    s = 1.0 / math.sqrt(2.0)
     # |psi> = a|0> + b|1> with both population and coherence.
     psi = np.array([math.sqrt(0.3), math.sqrt(0.7) * 1j], dtype=np.complex128)
     rho = np.outer(psi, psi.conj())
@@ -96,7 +103,6 @@ def test_t1t2_single_qubit_decay(t_s: float, t1_s: float, t2_ratio: float) -> No
     plus = np.array([[0.5, 0.5], [0.5, 0.5]], dtype=np.complex128)
     out_plus = density.apply_kraus(plus, density.t1t2_kraus(t_s, t1_s, t2_s), 0, 1)
     assert abs(out_plus[0, 1].real - 0.5 * math.exp(-t_s / t2_s)) < TOL
-    assert s > 0
 
 
 def test_qber_and_key_fraction() -> None:

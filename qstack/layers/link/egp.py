@@ -343,6 +343,8 @@ class LinkLayer:
         item.delivered += 1
         last = item.delivered == item.create.number
         item.state = _REQUEST_STEP(item.state, LastPairDelivered if last else PairDelivered)
+        if last:
+            self._forget(item)
         fidelity = pair.fidelity(now)
         create = item.create
         basis: str | None = None
@@ -355,8 +357,6 @@ class LinkLayer:
         else:
             self._memory.transfer(qubit, self._user_name, self._holder)
             reported_qubit = qubit
-        if last:
-            self._forget(item)
         self.user.link_ok(
             now,
             LinkOk(
