@@ -106,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "default":
-        print(DEFAULT_SCENARIO_TOML, end="")
+        print(DEFAULT_SCENARIO_TOML.rstrip("\n"))
         return 0
     return _run(args)
 
