@@ -208,6 +208,24 @@ class Network:
         self.sim.schedule_at(request.start_ps, self._start_request, request)
         return request
 
+    def fail_node(self, name: str) -> None:
+        """Fault: node ``name`` crashes now and loses its memory.
+
+        Its own link entities go down (its requests end in ERROR); each
+        neighbour notices after the fiber delay, ends the shared requests
+        and reports the kept pairs whose other half was there with EXPIRE.
+        """
+        if name not in self.link_entities:
+            raise TopologyError(f"fail_node: unknown node {name!r}")
+        for peer, entity in self.link_entities[name].items():
+            entity.link_down(self.sim.now)
+            neighbour = self.link_entities[peer][name]
+            delay = next(link.delay_ps for link in self.links if entity in link.ends)
+            self.sim.schedule(delay, self._peer_failed, neighbour)
+
+    def _peer_failed(self, entity: LinkLayer) -> None:
+        entity.peer_failed(self.sim.now)
+
     def _start_request(self, request: PairsRequest) -> None:
         now = self.sim.now
         if self.tracer is not None:

@@ -10,6 +10,7 @@ memories' noise for the time since, only when someone looks.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 
@@ -62,7 +63,9 @@ class EntangledPair:
         self.advance(now)
         return self.state.fidelity(self.bell_index)
 
-    def measure_side(self, now: int, side: int, basis: str, rng: np.random.Generator) -> int:
+    def measure_side(
+        self, now: int, side: int, basis: str, rng: np.random.Generator
+    ) -> Literal[0, 1]:
         """Measure one half in ``basis`` ("Z", "X" or "Y"); returns the bit.
 
         The first half measured draws from its marginal; the second from the
@@ -74,7 +77,7 @@ class EntangledPair:
         if first is None:
             joint = self.state.measurement_probabilities(basis, basis)
             p_one = joint[2] + joint[3] if side == 0 else joint[1] + joint[3]
-            outcome = 1 if rng.random() < p_one else 0
+            outcome: Literal[0, 1] = 1 if rng.random() < p_one else 0
             self.measured = (side, basis, outcome)
             return outcome
         first_side, first_basis, first_outcome = first

@@ -225,3 +225,38 @@ def test_trace_records_are_json() -> None:
     for record in tracer.records:
         line = record.to_json()
         assert line["message"]["kind"] == record.message.model_dump()["kind"]
+
+
+def test_failed_peer_expires_kept_pairs_and_ends_requests() -> None:
+    late = [{"app": "pairs", "src": "alice", "dst": "bob", "pairs": 1, "start_s": 100.0}]
+    network, _ = _build(qubits=3, requests=late)
+    holder = HoldingUser(network, "bob")
+    network.link_entities["bob"]["alice"].bind(holder)
+    network.link_entities["alice"]["bob"].bind(HoldingUser(network, "alice"))
+    network.link_entities["alice"]["bob"].create(0, LinkCreate(remote="bob", number=10))
+    network.sim.run(until_ps=10**12)
+    assert len(holder.held) == 3  # memory-bound: 3 kept, 7 still wanted
+    held_before = list(holder.held)
+    expired: list[LinkExpire] = []
+    holder.link_expire = lambda now, expire: expired.append(expire)  # type: ignore[method-assign]
+    network.fail_node("alice")
+    network.sim.run(until_ps=2 * 10**12)
+    assert sorted(e.qubit for e in expired) == sorted(held_before)
+    assert len({e.pair_id for e in expired}) == 3
+    assert [e.reason for e in holder.errors] == ["link_down"]
+    assert "node alice failed" in holder.errors[0].detail
+    assert network.link_entities["bob"]["alice"].state == "down"
+    # bob's layer above frees the expired qubits; nothing else holds memory there.
+    holder.release_all(network.sim.now)
+    assert network.memories["bob"].free_count == 3
+
+
+def test_released_pairs_cannot_expire() -> None:
+    network, _ = _build(requests=[{"app": "pairs", "src": "alice", "dst": "bob", "pairs": 5}])
+    run_network(network)
+    expired: list[LinkExpire] = []
+    app = network.apps["bob"]
+    app.link_expire = lambda now, expire: expired.append(expire)  # type: ignore[method-assign]
+    network.fail_node("alice")
+    network.sim.run()
+    assert expired == []

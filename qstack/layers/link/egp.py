@@ -9,20 +9,21 @@ so the station sees matching tags; a pair heralded at the station reaches
 both ends at the same instant and both report it with the same pair id.
 
 Lifecycles (tables below): the entity itself (a ``transitions`` machine),
-each request (a fast table) — both drawn by ``qstack diagram link``.
+each request and each kept pair (fast tables).
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
 from qstack.fsm.table import StateTable, Transition, fire
 from qstack.hardware.memory import EntangledPair, Memory
 from qstack.layers.link.messages import (
+    Basis,
     LinkCreate,
     LinkError,
     LinkErrorReason,
@@ -55,6 +56,14 @@ class Timeout:
 
 class LinkDown:
     """Event: the link was taken out of service."""
+
+
+class Released:
+    """Event: the upper layer freed a delivered pair's qubit."""
+
+
+class PeerLost:
+    """Event: the peer node failed, taking the other half of the pair with it."""
 
 
 class RequestQueued:
@@ -97,7 +106,19 @@ LINK_ENTITY = StateTable(
     ),
 )
 
+PAIR_LIFECYCLE = StateTable(
+    name="link pair",
+    states=("delivered", "released", "expired"),
+    initial="delivered",
+    final=("released", "expired"),
+    transitions=(
+        Transition("delivered", Released, "released", "upper layer freed the qubit"),
+        Transition("delivered", PeerLost, "expired", "EXPIRE"),
+    ),
+)
+
 _REQUEST_STEP = REQUEST_LIFECYCLE.fast().step
+_PAIR_STEP = PAIR_LIFECYCLE.fast().step
 
 RequestKey = tuple[str, int]
 SetTimer = Callable[[int, Callable[[int, object], None], object], Timer]
@@ -205,6 +226,9 @@ class LinkLayer:
         self._next_qseq = 0
         self._armed: _Request | None = None
         self._armed_qubit = -1
+        # Kept pairs handed up and not yet freed, by qubit: the only ones
+        # that can still EXPIRE. Their lifecycle state is "delivered".
+        self._delivered: dict[int, LinkOk] = {}
         station.connect(side, self.herald)
         memory.on_release(self._memory_released)
 
@@ -347,8 +371,8 @@ class LinkLayer:
             self._forget(item)
         fidelity = pair.fidelity(now)
         create = item.create
-        basis: str | None = None
-        outcome: int | None = None
+        basis: Basis | None = None
+        outcome: Literal[0, 1] | None = None
         if create.type == "measure":
             basis = "Z" if self._rng.random() < 0.5 else "X"
             outcome = pair.measure_side(now, self.side, basis, self._rng)
@@ -357,23 +381,23 @@ class LinkLayer:
         else:
             self._memory.transfer(qubit, self._user_name, self._holder)
             reported_qubit = qubit
-        self.user.link_ok(
-            now,
-            LinkOk(
-                create_id=item.create_id,
-                origin=item.origin,
-                remote=self.peer,
-                pair_id=pair.pair_id,
-                seq=item.delivered - 1,
-                bell_index=pair.bell_index,
-                qubit=reported_qubit,
-                time_ps=now,
-                fidelity=min(fidelity, 1.0),
-                purpose_id=create.purpose_id,
-                basis=basis,
-                outcome=outcome,
-            ),
+        ok = LinkOk(
+            create_id=item.create_id,
+            origin=item.origin,
+            remote=self.peer,
+            pair_id=pair.pair_id,
+            seq=item.delivered - 1,
+            bell_index=pair.bell_index,
+            qubit=reported_qubit,
+            time_ps=now,
+            fidelity=min(fidelity, 1.0),
+            purpose_id=create.purpose_id,
+            basis=basis,
+            outcome=outcome,
         )
+        if reported_qubit is not None:
+            self._delivered[reported_qubit] = ok
+        self.user.link_ok(now, ok)
         self._pump(now)
 
     # -- faults -----------------------------------------------------------
@@ -383,6 +407,27 @@ class LinkLayer:
         for item in list(self._requests.values()):
             self._end(now, item, LinkDown, "link_down", "the link went down")
         fire(self, LINK_ENTITY.name, LinkDown)
+
+    def peer_failed(self, now: int) -> None:
+        """The peer node failed and lost its memory: live requests end in
+        ERROR, and every kept pair still held here is reported with EXPIRE
+        (its other half is gone); the layer above must free those qubits."""
+        for item in list(self._requests.values()):
+            self._end(now, item, LinkDown, "link_down", f"node {self.peer} failed")
+        fire(self, LINK_ENTITY.name, LinkDown)
+        for qubit, ok in list(self._delivered.items()):
+            _PAIR_STEP("delivered", PeerLost, self.peer)
+            del self._delivered[qubit]
+            self.user.link_expire(
+                now,
+                LinkExpire(
+                    create_id=ok.create_id,
+                    origin=ok.origin,
+                    remote=self.peer,
+                    pair_id=ok.pair_id,
+                    qubit=qubit,
+                ),
+            )
 
     # -- internals --------------------------------------------------------
 
@@ -473,7 +518,9 @@ class LinkLayer:
         self._armed = None
         self._memory.release(now, self._armed_qubit, self._holder)
 
-    def _memory_released(self, now: int, _qubit: int) -> None:
+    def _memory_released(self, now: int, qubit: int) -> None:
+        if self._delivered.pop(qubit, None) is not None:
+            _PAIR_STEP("delivered", Released)
         self._pump(now)
 
     def _pump(self, now: int) -> None:
