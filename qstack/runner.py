@@ -89,7 +89,7 @@ def run_network(network: Network, progress: Progress | None = None) -> RunReport
                 a=link.spec.a,
                 b=link.spec.b,
                 model=link.spec.model,
-                attempts=link.station.attempts,
+                attempts=link.station.attempts_until(sim.now),
                 successes=link.station.successes,
             )
             for link in network.links

@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from qstack.layers.app.pairs import PairsRequest
-from qstack.layers.link.messages import LinkCreate, LinkError, LinkExpire, LinkOk
+from qstack.layers.link.messages import LinkCancel, LinkCreate, LinkError, LinkExpire, LinkOk
 from qstack.network import Network
 from qstack.runner import run_network
 from qstack.scenario import parse_scenario
@@ -260,3 +260,50 @@ def test_released_pairs_cannot_expire() -> None:
     network.fail_node("alice")
     network.sim.run()
     assert expired == []
+
+
+def _bind_holders(network: Network) -> dict[str, HoldingUser]:
+    users = {}
+    for node in ("alice", "bob"):
+        users[node] = HoldingUser(network, node)
+        for entity in network.link_entities[node].values():
+            entity.bind(users[node])
+    return users
+
+
+LATE = [{"app": "pairs", "src": "alice", "dst": "bob", "pairs": 1, "start_s": 100.0}]
+
+
+@pytest.mark.parametrize("canceller", ["alice", "bob"])
+def test_cancel_of_a_continuous_request_ends_both_ends_together(canceller: str) -> None:
+    network, tracer = _build(qubits=50, requests=LATE)
+    users = _bind_holders(network)
+    peer = "bob" if canceller == "alice" else "alice"
+    entity = network.link_entities[canceller][peer]
+    create_id = entity.create(0, LinkCreate(remote=peer, number=None))
+    network.sim.run(until_ps=5 * 10**9)  # 5 ms: tens of pairs at p = 0.2, 0.1 ms cycles
+    entity.cancel(network.sim.now, LinkCancel(remote=peer, create_id=create_id))
+    network.sim.run(until_ps=10**12)
+    held = {node: len(user.held) for node, user in users.items()}
+    assert held["alice"] == held["bob"] > 10
+    errors = [e for user in users.values() for e in user.errors]
+    assert [e.reason for e in errors] == ["cancelled", "cancelled"]
+    assert {e.delivered for e in errors} == {held["alice"]}
+    oks = _oks(tracer)
+    assert [ok.pair_id for ok in oks["alice"]] == [ok.pair_id for ok in oks["bob"]]
+    assert network.memories["alice"].free_count == 50 - held["alice"]
+
+
+def test_capacity_bounds_the_qubits_a_link_fills() -> None:
+    network, _ = _build(qubits=6, requests=LATE)
+    users = _bind_holders(network)
+    for node in ("alice", "bob"):
+        network.link_entities[node]["bob" if node == "alice" else "alice"].capacity = 2
+    network.link_entities["alice"]["bob"].create(0, LinkCreate(remote="bob", number=5))
+    network.sim.run(until_ps=10**12)
+    assert len(users["alice"].held) == len(users["bob"].held) == 2
+    assert network.memories["alice"].free_count == 4
+    for user in users.values():
+        user.release_all(network.sim.now)
+    network.sim.run(until_ps=2 * 10**12)
+    assert len(users["alice"].held) == 2

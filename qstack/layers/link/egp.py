@@ -24,6 +24,7 @@ from qstack.fsm.table import StateTable, Transition, fire
 from qstack.hardware.memory import EntangledPair, Memory
 from qstack.layers.link.messages import (
     Basis,
+    LinkCancel,
     LinkCreate,
     LinkError,
     LinkErrorReason,
@@ -31,6 +32,7 @@ from qstack.layers.link.messages import (
     LinkOk,
     QueueAck,
     QueueAdd,
+    QueueCancel,
     QueueReject,
 )
 from qstack.layers.physical.station import Attempt, AttemptSetting, HeraldingStation
@@ -52,6 +54,10 @@ class LastPairDelivered:
 
 class Timeout:
     """Event: the request's deadline passed."""
+
+
+class Cancelled:
+    """Event: the agreed end time of a cancelled request came."""
 
 
 class LinkDown:
@@ -76,19 +82,21 @@ class QueueEmptied:
 
 REQUEST_LIFECYCLE = StateTable(
     name="link request",
-    states=("negotiating", "queued", "done", "failed"),
+    states=("negotiating", "queued", "done", "failed", "cancelled"),
     initial="negotiating",
-    final=("done", "failed"),
+    final=("done", "failed", "cancelled"),
     transitions=(
         Transition("negotiating", QueueAck, "queued", "origin: peer queued it"),
         Transition("negotiating", Accepted, "queued", "peer end: send QUEUE_ACK"),
         Transition("negotiating", QueueReject, "failed", "ERROR rejected"),
         Transition("negotiating", Timeout, "failed", "ERROR timeout"),
         Transition("negotiating", LinkDown, "failed", "ERROR link_down"),
+        Transition("negotiating", Cancelled, "cancelled", "ERROR cancelled"),
         Transition("queued", PairDelivered, "queued", "OK"),
         Transition("queued", LastPairDelivered, "done", "OK"),
         Transition("queued", Timeout, "failed", "ERROR timeout"),
         Transition("queued", LinkDown, "failed", "ERROR link_down"),
+        Transition("queued", Cancelled, "cancelled", "ERROR cancelled"),
     ),
 )
 
@@ -203,6 +211,7 @@ class LinkLayer:
         one_way_delay_ps: int,
         rng: np.random.Generator,
         user_name: str = "upper",
+        capacity: int | None = None,
     ) -> None:
         self.node = node
         self.peer = peer
@@ -218,6 +227,10 @@ class LinkLayer:
         self._delay_ps = one_way_delay_ps
         self._rng = rng
         self._holder = f"link/{peer}"
+        # Most qubits this link may fill at this node at once (kept pairs not
+        # yet freed, plus the one attempting), so one link cannot starve the
+        # node's other links of memory.
+        self.capacity = memory.size if capacity is None else capacity
         self._user_name = user_name
         self._user: LinkUser | None = None
         self._requests: dict[RequestKey, _Request] = {}
@@ -300,6 +313,25 @@ class LinkLayer:
         )
         return create_id
 
+    def cancel(self, now: int, request: LinkCancel) -> None:
+        """CANCEL: end a request this node created.
+
+        Both ends stop at the same time, one classical delay from now, so
+        they agree on every pair delivered before; both then report
+        ERROR(cancelled).
+        """
+        item = self._requests.get((self.node, request.create_id))
+        if item is None:
+            return  # already ended: its ERROR or last OK is on its way up
+        end_ps = now + self._delay_ps + 1
+        self._set_timer(end_ps - now, self._cancel_now, item)
+        self._send(QueueCancel(origin=self.node, create_id=item.create_id, end_ps=end_ps))
+
+    def _cancel_now(self, now: int, item: object) -> None:
+        assert isinstance(item, _Request)
+        if self._requests.get(item.key) is item:
+            self._end(now, item, Cancelled, "cancelled", f"cancelled by {item.origin}")
+
     # -- peer messages ----------------------------------------------------
 
     def receive(self, now: int, message: PeerMessage) -> None:
@@ -315,6 +347,10 @@ class LinkLayer:
                 item.qseq = message.qseq
                 item.start_ps = message.start_ps
             self._schedule_start(now, item)
+        elif isinstance(message, QueueCancel):
+            item = self._requests.get((message.origin, message.create_id))
+            if item is not None:
+                self._set_timer(max(message.end_ps - now, 0), self._cancel_now, item)
         elif isinstance(message, QueueReject):
             item = self._requests.get((message.origin, message.create_id))
             if item is not None:
@@ -365,7 +401,7 @@ class LinkLayer:
         qubit = self._armed_qubit
         self._armed = None
         item.delivered += 1
-        last = item.delivered == item.create.number
+        last = item.delivered == item.create.number  # never for number None
         item.state = _REQUEST_STEP(item.state, LastPairDelivered if last else PairDelivered)
         if last:
             self._forget(item)
@@ -464,8 +500,8 @@ class LinkLayer:
             item,
             Timeout,
             "timeout",
-            f"max_time_ps = {item.create.max_time_ps} passed after "
-            f"{item.delivered} of {item.create.number} pairs",
+            f"max_time_ps = {item.create.max_time_ps} passed after {item.delivered} "
+            f"of {item.create.number or 'unlimited'} pairs",
         )
 
     def _end(
@@ -526,6 +562,8 @@ class LinkLayer:
     def _pump(self, now: int) -> None:
         """Arm the physical layer for the queue head, if idle and memory allows."""
         if self._armed is not None or not self._ready or self.state == "down":
+            return
+        if len(self._delivered) >= self.capacity:
             return
         qubit = self._memory.allocate(self._holder)
         if qubit is None:

@@ -22,6 +22,7 @@ LinkErrorReason = Literal[
     "timeout",  # max_time_ps passed before every pair was delivered
     "rejected",  # the peer's link layer refused the request
     "link_down",  # the link was taken out of service
+    "cancelled",  # the origin cancelled the request (CANCEL)
 ]
 
 
@@ -30,12 +31,21 @@ class LinkCreate(Primitive):
 
     kind: Literal["CREATE"] = "CREATE"
     remote: NodeName
-    number: int = Field(ge=1)
+    number: int | None = Field(ge=1, description="pairs wanted; None: until CANCEL")
     min_fidelity: float = Field(default=0.0, ge=0.0, le=1.0)
     max_time_ps: int | None = Field(default=None, gt=0)
     type: CreateType = "keep"
     purpose_id: int = Field(default=0, ge=0)
     priority: int = Field(default=0, ge=0, description="lower is served first")
+
+
+class LinkCancel(Primitive):
+    """CANCEL: stop a request this node created; both ends end it with
+    ERROR(cancelled) at the same agreed time."""
+
+    kind: Literal["CANCEL"] = "CANCEL"
+    remote: NodeName
+    create_id: int = Field(ge=0)
 
 
 class LinkOk(Primitive):
@@ -122,5 +132,14 @@ class QueueReject(PeerMessage):
     detail: str
 
 
-LinkPrimitive = LinkCreate | LinkOk | LinkError | LinkExpire
-LinkPeerMessage = QueueAdd | QueueAck | QueueReject
+class QueueCancel(PeerMessage):
+    """The origin cancels its request; both ends stop serving it at ``end_ps``."""
+
+    kind: Literal["QUEUE_CANCEL"] = "QUEUE_CANCEL"
+    origin: NodeName
+    create_id: int = Field(ge=0)
+    end_ps: int = Field(ge=0)
+
+
+LinkPrimitive = LinkCreate | LinkCancel | LinkOk | LinkError | LinkExpire
+LinkPeerMessage = QueueAdd | QueueAck | QueueReject | QueueCancel

@@ -148,9 +148,17 @@ class HeraldingStation:
         if timer is not None:
             timer.cancel()
             self._timer = None
-            begun = 0 if self.cycle_ps == 0 else -(-(now - self._started_ps) // self.cycle_ps)
-            self.attempts += min(begun, self._attempts_drawn)
+            self.attempts += self._begun(now)
         self._armed[side] = None
+
+    def attempts_until(self, now: int) -> int:
+        """Attempts made up to ``now``, including those of a stream still running."""
+        return self.attempts + (self._begun(now) if self._timer is not None else 0)
+
+    def _begun(self, now: int) -> int:
+        """Attempts of the running stream begun by ``now`` (at most the drawn count)."""
+        begun = 0 if self.cycle_ps == 0 else -(-(now - self._started_ps) // self.cycle_ps)
+        return min(begun, self._attempts_drawn)
 
     def delivered_fidelity(self, heralded: BellDiagonal, index: int) -> float:
         """Fidelity with Bell state ``index`` that a pair heralded in state
