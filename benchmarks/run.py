@@ -1,0 +1,578 @@
+"""qstack benchmarks: print a small table of throughput and memory figures.
+
+Usage::
+
+    python benchmarks/run.py            # full sizes (about a minute)
+    python benchmarks/run.py --quick    # smaller sizes, a few seconds
+    python benchmarks/run.py --json     # one JSON object on stdout instead of the table
+    python benchmarks/run.py --profile  # also cProfile the double-click run (top 15 by tottime)
+
+Benchmarks only measure and print; nothing here passes or fails. See
+``benchmarks/README.md`` for what each figure means and the targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import heapq
+import io
+import json
+import platform
+import pstats
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from qstack.network import Network
+from qstack.runner import run_network
+from qstack.scenario import Scenario, parse_scenario
+from qstack.sim.kernel import Simulator
+
+# --------------------------------------------------------------------------- sizes
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """How big each workload is and how often it is repeated."""
+
+    kernel_events: int
+    kernel_repeats: int
+    steady_heap: int
+    link_repeats: int
+    pairs: dict[str, int]
+    memory_pairs: int
+
+
+FULL = Sizes(
+    kernel_events=1_000_000,
+    kernel_repeats=5,
+    steady_heap=1_000,
+    link_repeats=3,
+    # The T1/T2 (density-matrix) path is ~20x slower per pair; ask for fewer
+    # pairs there so the run still takes about a second.
+    pairs={"double-click": 100_000, "abstract": 100_000, "depolarising": 100_000, "t1t2": 3_000},
+    memory_pairs=100_000,
+)
+QUICK = Sizes(
+    kernel_events=200_000,
+    kernel_repeats=3,
+    steady_heap=1_000,
+    link_repeats=3,
+    pairs={"double-click": 10_000, "abstract": 10_000, "depolarising": 10_000, "t1t2": 500},
+    memory_pairs=10_000,
+)
+
+# --------------------------------------------------------------------------- timing
+
+
+@dataclass(slots=True)
+class Timing:
+    """Wall-clock seconds of repeated runs of one workload."""
+
+    seconds: list[float] = field(default_factory=list)
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+@contextmanager
+def _collected() -> Iterator[None]:
+    """Start each timed region after a full collection.
+
+    The cyclic GC stays enabled while timing, as in a user's run: its cost on
+    a large heap of event tuples is part of what a run costs.
+    """
+    gc.collect()
+    yield
+
+
+def _time_once(setup: Callable[[], Callable[[], None]]) -> float:
+    """Run ``setup()`` untimed, then time the callable it returns."""
+    work = setup()
+    with _collected():
+        start = time.perf_counter()
+        work()
+        return time.perf_counter() - start
+
+
+def repeat(setup: Callable[[], Callable[[], None]], repeats: int) -> Timing:
+    return Timing([_time_once(setup) for _ in range(repeats)])
+
+
+# --------------------------------------------------------------------------- kernel
+
+
+def _noop(_: Any) -> None:
+    """A callback that does nothing."""
+
+
+def _delays(n: int, order: str) -> list[int]:
+    """Delays in picoseconds for ``n`` events scheduled at time 0.
+
+    ``"random"``: pseudo-random times (fixed seed), the heap's worst case.
+    ``"ordered"``: each event 1 ps after the previous, as when a run schedules
+    events in time order.
+    """
+    if order == "ordered":
+        return list(range(n))
+    rng = random.Random(12345)
+    return [rng.randrange(1_000_000_000) for _ in range(n)]
+
+
+def kernel_storm(n: int, order: str) -> Callable[[], Callable[[], None]]:
+    """Schedule ``n`` no-op events at random times, then run them all (timed: both)."""
+    delays = _delays(n, order)
+
+    def setup() -> Callable[[], None]:
+        sim = Simulator()
+
+        def work() -> None:
+            schedule = sim.schedule
+            for d in delays:
+                schedule(d, _noop)
+            sim.run()
+            assert sim.events == n
+
+        return work
+
+    return setup
+
+
+def kernel_storm_run_only(n: int, order: str) -> Callable[[], Callable[[], None]]:
+    """As :func:`kernel_storm`, but the scheduling is setup: only ``Simulator.run`` is timed."""
+    delays = _delays(n, order)
+
+    def setup() -> Callable[[], None]:
+        sim = Simulator()
+        schedule = sim.schedule
+        for d in delays:
+            schedule(d, _noop)
+
+        def work() -> None:
+            sim.run()
+            assert sim.events == n
+
+        return work
+
+    return setup
+
+
+def kernel_chain(n: int, width: int) -> Callable[[], Callable[[], None]]:
+    """``width`` self-rescheduling chains: each event schedules the next of its chain.
+
+    Chain ``i`` fires at ``i, i + width, i + 2*width, ...`` ps, so the heap stays at
+    ``width`` entries and running up to ``n - 1`` ps processes exactly ``n`` events.
+    """
+
+    def setup() -> Callable[[], None]:
+        sim = Simulator()
+        schedule = sim.schedule
+
+        def tick(_: Any) -> None:
+            schedule(width, tick)
+
+        for i in range(width):
+            schedule(i, tick)
+
+        def work() -> None:
+            sim.run(until_ps=n - 1)
+            assert sim.events == n, sim.events
+
+        return work
+
+    return setup
+
+
+def bare_heapq_storm(n: int, order: str) -> Callable[[], Callable[[], None]]:
+    """The floor for :func:`kernel_storm`: push ``n`` event tuples, pop and call each."""
+    delays = _delays(n, order)
+
+    def setup() -> Callable[[], None]:
+        def work() -> None:
+            heap: list[tuple[int, int, Callable[[Any], None], Any]] = []
+            push = heapq.heappush
+            pop = heapq.heappop
+            for seq, d in enumerate(delays, 1):
+                push(heap, (d, seq, _noop, None))
+            while heap:
+                _, _, callback, argument = pop(heap)
+                callback(argument)
+
+        return work
+
+    return setup
+
+
+def bare_heapq_chain(n: int, width: int) -> Callable[[], Callable[[], None]]:
+    """The floor for :func:`kernel_chain`: pop, call, push one, at a steady heap size."""
+
+    def setup() -> Callable[[], None]:
+        def work() -> None:
+            heap: list[tuple[int, int, Callable[[Any], None], Any]] = [
+                (i, i, _noop, None) for i in range(width)
+            ]
+            push = heapq.heappush
+            pop = heapq.heappop
+            seq = width
+            for _ in range(n):
+                time_ps, _, callback, argument = pop(heap)
+                callback(argument)
+                seq += 1
+                push(heap, (time_ps + width, seq, _noop, None))
+
+        return work
+
+    return setup
+
+
+# --------------------------------------------------------------------------- link scenarios
+
+LINK_CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    # name: (description, extra node fields, link fields)
+    "double-click": (
+        "20 km double-click, perfect memories",
+        {},
+        {"length_km": 20.0, "model": "double-click", "attenuation_db_per_km": 0.2},
+    ),
+    "abstract": (
+        "abstract p=0.1, 10 us/attempt, F=0.95",
+        {},
+        {
+            "length_km": 20.0,
+            "model": "abstract",
+            "success_probability": 0.1,
+            "attempt_duration_s": 1e-5,
+            "fidelity": 0.95,
+        },
+    ),
+    "depolarising": (
+        "20 km double-click, memory_t_s=1",
+        {"memory_t_s": 1.0},
+        {"length_km": 20.0, "model": "double-click", "attenuation_db_per_km": 0.2},
+    ),
+    "t1t2": (
+        "20 km double-click, T1=1 s, T2=0.5 s",
+        {"t1_s": 1.0, "t2_s": 0.5},
+        {"length_km": 20.0, "model": "double-click", "attenuation_db_per_km": 0.2},
+    ),
+}
+
+
+def link_scenario(case: str, pairs: int) -> Scenario:
+    """Two nodes with 10 memory qubits each, one link, one ``pairs`` request."""
+    _, node_extra, link = LINK_CASES[case]
+    return parse_scenario(
+        {
+            "seed": 1,
+            # Far beyond what any case needs: the run ends when the request is done.
+            "run": {"until_s": 1.0e7},
+            "nodes": [{"name": name, "qubits": 10, **node_extra} for name in ("alice", "bob")],
+            "links": [{"a": "alice", "b": "bob", **link}],
+            "requests": [{"app": "pairs", "src": "alice", "dst": "bob", "pairs": pairs}],
+        },
+        source=f"<benchmark {case}>",
+    )
+
+
+@dataclass(slots=True)
+class LinkResult:
+    case: str
+    description: str
+    pairs: int
+    repeats: list[float]
+    best_s: float
+    median_s: float
+    build_s: float
+    events: int
+    delivered: int
+    status: str
+    sim_time_s: float
+    fidelity_mean: float | None
+    pairs_per_s_best: float
+    pairs_per_s_median: float
+    events_per_pair: float
+    events_per_s_best: float
+
+
+def bench_link(case: str, pairs: int, repeats: int) -> LinkResult:
+    scenario = link_scenario(case, pairs)
+    times: list[float] = []
+    build_times: list[float] = []
+    report = None
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        network = Network(scenario)
+        build_times.append(time.perf_counter() - start)
+        with _collected():
+            start = time.perf_counter()
+            report = run_network(network)
+            times.append(time.perf_counter() - start)
+        del network
+    assert report is not None
+    request = report.requests[0]
+    best = min(times)
+    median = statistics.median(times)
+    return LinkResult(
+        case=case,
+        description=LINK_CASES[case][0],
+        pairs=pairs,
+        repeats=times,
+        best_s=best,
+        median_s=median,
+        build_s=min(build_times),
+        events=report.events,
+        delivered=request.delivered,
+        status=request.status,
+        sim_time_s=report.sim_time_s,
+        fidelity_mean=request.fidelity_mean,
+        pairs_per_s_best=request.delivered / best,
+        pairs_per_s_median=request.delivered / median,
+        events_per_pair=report.events / request.delivered if request.delivered else float("nan"),
+        events_per_s_best=report.events / best,
+    )
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def _max_rss_bytes() -> int:
+    """Peak resident set size of this process so far, in bytes.
+
+    On Linux this is ``VmHWM`` from ``/proc/self/status``: ``ru_maxrss`` is
+    kept across ``execve``, so in a child started by a big parent it would
+    report the parent's peak. Elsewhere ``ru_maxrss`` (KiB on Linux, bytes on
+    macOS).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss if sys.platform == "darwin" else rss * 1024
+
+
+def memory_worker(pairs: int) -> dict[str, Any]:
+    """Run in a fresh process: max RSS of one untraced run, then tracemalloc peak of another."""
+    scenario = link_scenario("double-click", pairs)
+    gc.collect()
+    rss_before = _max_rss_bytes()
+    report = run_network(Network(scenario))
+    rss_after = _max_rss_bytes()
+    del report
+    gc.collect()
+
+    tracemalloc.start()
+    network = Network(scenario)
+    report = run_network(network)
+    current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "case": "double-click",
+        "pairs": pairs,
+        "delivered": report.requests[0].delivered,
+        "tracemalloc_peak_bytes": peak,
+        "tracemalloc_end_bytes": current,
+        "max_rss_bytes": rss_after,
+        "max_rss_before_run_bytes": rss_before,
+    }
+
+
+def bench_memory(pairs: int) -> dict[str, Any]:
+    """Measure memory in a child process, so the kernel benchmarks' heaps don't count."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory-worker", str(pairs)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def profile_double_click(pairs: int, top: int = 15) -> str:
+    """cProfile one double-click run; the ``top`` functions by tottime as text."""
+    network = Network(link_scenario("double-click", pairs))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_network(network)
+    profiler.disable()
+    buffer = io.StringIO()
+    stats = pstats.Stats(profiler, stream=buffer)
+    stats.sort_stats(pstats.SortKey.TIME).print_stats(top)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds > 0 else float("inf")
+
+
+def run_all(sizes: Sizes, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
+    n = sizes.kernel_events
+    w = sizes.steady_heap
+    kernel_cases: list[tuple[str, str, Callable[[], Callable[[], None]]]] = [
+        ("storm_random", "schedule all, run: random times", kernel_storm(n, "random")),
+        ("storm_ordered", "schedule all, run: ordered times", kernel_storm(n, "ordered")),
+        ("run_only_random", "run only (pre-scheduled): random", kernel_storm_run_only(n, "random")),
+        (
+            "run_only_ordered",
+            "run only (pre-scheduled): ordered",
+            kernel_storm_run_only(n, "ordered"),
+        ),
+        ("chain", f"each event schedules next, heap {w}", kernel_chain(n, w)),
+        (
+            "heapq_storm_random",
+            "bare heapq push all, pop+call: random",
+            bare_heapq_storm(n, "random"),
+        ),
+        (
+            "heapq_storm_ordered",
+            "bare heapq push all, pop+call: ordered",
+            bare_heapq_storm(n, "ordered"),
+        ),
+        ("heapq_chain", f"bare heapq pop+call+push, heap {w}", bare_heapq_chain(n, w)),
+    ]
+    kernel: dict[str, Any] = {}
+    for key, description, setup in kernel_cases:
+        log(f"kernel {key} ...")
+        timing = repeat(setup, sizes.kernel_repeats)
+        kernel[key] = {
+            "description": description,
+            "events": n,
+            "repeats": timing.seconds,
+            "best_s": timing.best,
+            "median_s": timing.median,
+            "events_per_s_best": _rate(n, timing.best),
+            "events_per_s_median": _rate(n, timing.median),
+        }
+
+    link: dict[str, Any] = {}
+    for case, pairs in sizes.pairs.items():
+        log(f"link {case} ({pairs:,} pairs) ...")
+        link[case] = asdict(bench_link(case, pairs, sizes.link_repeats))
+
+    log(f"memory ({sizes.memory_pairs:,} pairs, child process) ...")
+    memory = bench_memory(sizes.memory_pairs)
+
+    return {
+        "quick": quick,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "kernel": kernel,
+        "link": link,
+        "memory": memory,
+    }
+
+
+def format_table(results: dict[str, Any]) -> str:
+    lines: list[str] = []
+    add = lines.append
+    add(
+        f"qstack benchmarks ({'quick' if results['quick'] else 'full'}; "
+        f"{results['implementation']} {results['python']}, {results['platform']})"
+    )
+    add("")
+    n_kernel = next(iter(results["kernel"].values()))["events"]
+    add(f"Kernel, {n_kernel:,} no-op events (target >= 1,000,000 events per wall-second)")
+    add(f"  {'workload':<40} {'best ev/s':>12} {'median ev/s':>12} {'best s':>8}")
+    for entry in results["kernel"].values():
+        add(
+            f"  {entry['description']:<40} {entry['events_per_s_best']:>12,.0f} "
+            f"{entry['events_per_s_median']:>12,.0f} {entry['best_s']:>8.3f}"
+        )
+    add("")
+    add("Link layer + pairs app (target: 20 km double-click >= 30,000 pairs per wall-second)")
+    add(
+        f"  {'case':<38} {'pairs':>8} {'best pr/s':>10} {'med pr/s':>10} "
+        f"{'ev/pair':>8} {'best ev/s':>11} {'best s':>7} {'F mean':>7}"
+    )
+    for entry in results["link"].values():
+        fidelity = entry["fidelity_mean"]
+        status = "" if entry["status"] == "done" else f"  [{entry['status']}]"
+        add(
+            f"  {entry['description']:<38} {entry['delivered']:>8,} "
+            f"{entry['pairs_per_s_best']:>10,.0f} {entry['pairs_per_s_median']:>10,.0f} "
+            f"{entry['events_per_pair']:>8.3f} {entry['events_per_s_best']:>11,.0f} "
+            f"{entry['best_s']:>7.3f} "
+            f"{(f'{fidelity:.4f}' if fidelity is not None else '-'):>7}{status}"
+        )
+    add("")
+    memory = results["memory"]
+    mib = 1024 * 1024
+    add(f"Memory, {memory['pairs']:,}-pair 20 km double-click run (separate process)")
+    add(f"  tracemalloc peak      {memory['tracemalloc_peak_bytes'] / mib:8.1f} MiB")
+    add(f"  tracemalloc at end    {memory['tracemalloc_end_bytes'] / mib:8.1f} MiB")
+    add(
+        f"  max RSS               {memory['max_rss_bytes'] / mib:8.1f} MiB "
+        f"({memory['max_rss_before_run_bytes'] / mib:.1f} MiB before the run)"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (a few seconds)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also cProfile the double-click run and print the top 15 functions by tottime",
+    )
+    parser.add_argument("--memory-worker", type=int, metavar="PAIRS", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.memory_worker is not None:
+        print(json.dumps(memory_worker(args.memory_worker)))
+        return 0
+
+    sizes = QUICK if args.quick else FULL
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    results = run_all(sizes, args.quick, log)
+    profile_text: str | None = None
+    if args.profile:
+        pairs = sizes.pairs["double-click"]
+        log(f"profile double-click ({pairs:,} pairs) ...")
+        profile_text = profile_double_click(pairs)
+        results["profile_double_click_top15"] = profile_text
+
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(format_table(results))
+        if profile_text is not None:
+            print()
+            print(f"cProfile, double-click run, {sizes.pairs['double-click']:,} pairs")
+            print(profile_text.rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
