@@ -9,11 +9,16 @@ the tracer when there is one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 from qstack.hardware.memory import Memory
 from qstack.layers.app.pairs import PairsApp, PairsRequest
 from qstack.layers.link.egp import LinkLayer, LinkUser
-from qstack.layers.link.messages import LinkCreate, LinkError, LinkExpire, LinkOk
+from qstack.layers.link.messages import LinkError, LinkExpire, LinkOk
+from qstack.layers.network.messages import NetCreate, NetDone, NetError, NetOk
+from qstack.layers.network.policies import SwapPolicy
+from qstack.layers.network.qnp import NetworkLayer, NetworkUser
+from qstack.layers.network.routing import LinkInfo, NodeInfo, RoutingStrategy, Topology
 from qstack.layers.physical.settings import BrightStateSetting, FixedSetting
 from qstack.layers.physical.station import HeraldingStation
 from qstack.messages import PeerMessage, Primitive
@@ -25,9 +30,10 @@ from qstack.physics.hardware import (
     T1T2Memory,
 )
 from qstack.physics.heralding import AbstractHerald, DoubleClickHerald, SingleClickHerald
+from qstack.registry import Registry, UnknownPluginError
 from qstack.scenario import LinkSpec, NodeSpec, RequestSpec, Scenario
 from qstack.sim.channel import ClassicalChannel
-from qstack.sim.kernel import Simulator, Timer, TimerCallback, seconds_to_ps
+from qstack.sim.kernel import Simulator, Timer, TimerCallback, ps_to_seconds, seconds_to_ps
 from qstack.sim.random import RandomStreams
 from qstack.sim.trace import Tracer, TraceRecord
 
@@ -55,20 +61,27 @@ class Link:
 
     spec: LinkSpec
     station: HeraldingStation
+    settings: FixedSetting | BrightStateSetting
     ends: tuple[LinkLayer, LinkLayer]
     delay_ps: int
 
 
-class _TracedLinkUser:
-    """Records every link primitive going up before handing it on."""
+class _Traced:
+    """Records every primitive going up to a layer before handing it on."""
 
-    def __init__(self, node: str, inner: LinkUser, tracer: Tracer) -> None:
+    def __init__(self, node: str, layer: str, tracer: Tracer) -> None:
         self._node = node
-        self._inner = inner
+        self._layer = layer
         self._tracer = tracer
 
     def _record(self, now: int, message: Primitive) -> None:
-        self._tracer.record(TraceRecord(now, self._node, "link", "up", message))
+        self._tracer.record(TraceRecord(now, self._node, self._layer, "up", message))
+
+
+class _TracedLinkUser(_Traced):
+    def __init__(self, node: str, inner: LinkUser, tracer: Tracer) -> None:
+        super().__init__(node, "link", tracer)
+        self._inner = inner
 
     def link_ok(self, now: int, ok: LinkOk) -> None:
         self._record(now, ok)
@@ -83,32 +96,72 @@ class _TracedLinkUser:
         self._inner.link_expire(now, expire)
 
 
+class _TracedNetworkUser(_Traced):
+    def __init__(self, node: str, inner: NetworkUser, tracer: Tracer) -> None:
+        super().__init__(node, "network", tracer)
+        self._inner = inner
+        self.holder = inner.holder
+
+    def net_ok(self, now: int, ok: NetOk) -> None:
+        self._record(now, ok)
+        self._inner.net_ok(now, ok)
+
+    def net_error(self, now: int, error: NetError) -> None:
+        self._record(now, error)
+        self._inner.net_error(now, error)
+
+    def net_done(self, now: int, done: NetDone) -> None:
+        self._record(now, done)
+        self._inner.net_done(now, done)
+
+
 class Network:
     """Everything a run needs, built from one scenario and one seed."""
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, tracer: Tracer | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int | None = None,
+        tracer: Tracer | None = None,
+        registry: Registry | None = None,
+    ):
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.sim = Simulator()
         self.streams = RandomStreams(self.seed)
         self.tracer = tracer
+        self.registry = Registry.with_defaults() if registry is None else registry
         self.memories = {
             spec.name: Memory(spec.name, spec.qubits, memory_noise(spec)) for spec in scenario.nodes
         }
+        self._degree = {spec.name: 0 for spec in scenario.nodes}
+        for link_spec in scenario.links:
+            self._degree[link_spec.a] += 1
+            self._degree[link_spec.b] += 1
         self.link_entities: dict[str, dict[str, LinkLayer]] = {
             spec.name: {} for spec in scenario.nodes
         }
+        self._link_between: dict[frozenset[str], Link] = {}
         self.links = [self._build_link(spec) for spec in scenario.links]
-        self.apps = {
-            name: PairsApp(name, self.memories[name], entities)
-            for name, entities in self.link_entities.items()
+        self.topology = self._topology()
+        self._plugins: dict[tuple[str, str], object] = {}
+        self.network_entities = {
+            spec.name: self._network_entity(spec.name) for spec in scenario.nodes
         }
-        for name, entities in self.link_entities.items():
-            user: LinkUser = self.apps[name]
+        self.ledger: dict[str, PairsRequest] = {}
+        self.apps = {
+            name: PairsApp(name, self.memories[name], entity, self.ledger)
+            for name, entity in self.network_entities.items()
+        }
+        for name, entity in self.network_entities.items():
+            link_user: LinkUser = entity
+            net_user: NetworkUser = self.apps[name]
             if tracer is not None:
-                user = _TracedLinkUser(name, user, tracer)
-            for entity in entities.values():
-                entity.bind(user)
+                link_user = _TracedLinkUser(name, entity, tracer)
+                net_user = _TracedNetworkUser(name, net_user, tracer)
+            entity.bind(net_user)
+            for link_entity in self.link_entities[name].values():
+                link_entity.bind(link_user)
         self.requests = [self._request(index, spec) for index, spec in enumerate(scenario.requests)]
 
     def _set_timer(self, delay_ps: int, callback: TimerCallback, argument: object) -> Timer:
@@ -152,7 +205,9 @@ class Network:
         )
         self._connect(ends[0], ends[1], delay_ps)
         self._connect(ends[1], ends[0], delay_ps)
-        return Link(spec, station, ends, delay_ps)
+        link = Link(spec, station, settings, ends, delay_ps)
+        self._link_between[frozenset((spec.a, spec.b))] = link
+        return link
 
     def _link_end(
         self,
@@ -173,7 +228,8 @@ class Network:
             set_timer=self._set_timer,
             one_way_delay_ps=delay_ps,
             rng=self.streams.stream(f"link/{node}/{peer}"),
-            user_name=PairsApp.holder,
+            user_name=NetworkLayer.holder,
+            capacity=max(1, self.memories[node].size // self._degree[node]),
         )
         self.link_entities[node][peer] = entity
         return entity
@@ -189,13 +245,70 @@ class Network:
         )
         sender.connect(channel.send)
 
-    def _request(self, index: int, spec: RequestSpec) -> PairsRequest:
-        if spec.dst not in self.link_entities[spec.src]:
-            raise TopologyError(
-                f"requests[{index}]: {spec.src!r} and {spec.dst!r} share no link; "
-                "this version delivers pairs between neighbouring nodes only"
+    def _topology(self) -> Topology:
+        """What routing may know: each link's delays, success probability at
+        its default setting and the best fidelity it can deliver."""
+        nodes = [NodeInfo(spec.name, spec.qubits, spec.memory_t_s) for spec in self.scenario.nodes]
+        links = []
+        for link in self.links:
+            setting = link.settings.setting_for(0.0)
+            assert setting is not None, "a link with no minimum fidelity always has a setting"
+            links.append(
+                LinkInfo(
+                    a=link.spec.a,
+                    b=link.spec.b,
+                    length_km=link.spec.length_km,
+                    success_probability=setting.model.success_probability,
+                    cycle_s=ps_to_seconds(link.station.cycle_ps),
+                    fidelity=link.settings.best_fidelity,
+                    delay_s=ps_to_seconds(link.delay_ps),
+                )
             )
-        create = LinkCreate(
+        return Topology(nodes, links)
+
+    def plugin(self, kind: str, name: str) -> Any:
+        """The run's instance of the plug-in ``name`` of ``kind`` (one per run)."""
+        key = (kind, name)
+        if key not in self._plugins:
+            self._plugins[key] = self.registry.resolve(kind, name)()
+        return self._plugins[key]
+
+    def _network_entity(self, node: str) -> NetworkLayer:
+        sim = self.sim
+        tracer = self.tracer
+
+        def send_to(target: str, message: PeerMessage, delay_ps: int) -> None:
+            if tracer is not None:
+                tracer.record(TraceRecord(sim.now, node, "network", "send", message, target))
+            sim.schedule(delay_ps, self._deliver_network, (node, target, message))
+
+        return NetworkLayer(
+            node=node,
+            memory=self.memories[node],
+            links=self.link_entities[node],
+            topology=self.topology,
+            routers=lambda name: cast(RoutingStrategy, self.plugin("routing", name)),
+            swap_policies=lambda name: cast(SwapPolicy, self.plugin("swap_policy", name)),
+            send_to=send_to,
+            set_timer=self._set_timer,
+            link_delay_ps=self._link_delay_ps,
+            rng=self.streams.stream(f"network/{node}"),
+        )
+
+    def _deliver_network(self, argument: tuple[str, str, PeerMessage]) -> None:
+        sender, target, message = argument
+        if self.tracer is not None:
+            self.tracer.record(
+                TraceRecord(self.sim.now, target, "network", "recv", message, sender)
+            )
+        self.network_entities[target].receive(self.sim.now, message)
+
+    def _link_delay_ps(self, a: str, b: str) -> int:
+        return self._link_between[frozenset((a, b))].delay_ps
+
+    def _request(self, index: int, spec: RequestSpec) -> PairsRequest:
+        options = self.scenario.network_options(index)
+        create = NetCreate(
             remote=spec.dst,
             number=spec.pairs,
             min_fidelity=spec.min_fidelity or 0.0,
@@ -203,7 +316,19 @@ class Network:
             type=spec.type,
             purpose_id=spec.purpose_id,
             priority=spec.priority,
+            routing=options.routing,
+            swap_policy=options.swap_policy,
+            cutoff_ps=None if options.cutoff_s is None else seconds_to_ps(options.cutoff_s),
+            purification=options.purification,
+            purification_rounds=options.purification_rounds,
         )
+        for kind, name in (("routing", create.routing), ("swap_policy", create.swap_policy)):
+            if name not in self.registry.names(kind):
+                label = "requests[{index}]" if getattr(spec, kind) else "network"
+                raise TopologyError(
+                    f"{label.format(index=index)}.{kind} = {name!r}: "
+                    + str(UnknownPluginError(kind, name, self.registry.names(kind)))
+                )
         request = PairsRequest(spec.src, spec.dst, create, seconds_to_ps(spec.start_s))
         self.sim.schedule_at(request.start_ps, self._start_request, request)
         return request
@@ -220,8 +345,7 @@ class Network:
         for peer, entity in self.link_entities[name].items():
             entity.link_down(self.sim.now)
             neighbour = self.link_entities[peer][name]
-            delay = next(link.delay_ps for link in self.links if entity in link.ends)
-            self.sim.schedule(delay, self._peer_failed, neighbour)
+            self.sim.schedule(self._link_delay_ps(name, peer), self._peer_failed, neighbour)
 
     def _peer_failed(self, entity: LinkLayer) -> None:
         entity.peer_failed(self.sim.now)
@@ -229,5 +353,5 @@ class Network:
     def _start_request(self, request: PairsRequest) -> None:
         now = self.sim.now
         if self.tracer is not None:
-            self.tracer.record(TraceRecord(now, request.src, "link", "down", request.create))
+            self.tracer.record(TraceRecord(now, request.src, "network", "down", request.create))
         self.apps[request.src].start(now, request)

@@ -67,8 +67,13 @@ def run_network(network: Network, progress: Progress | None = None) -> RunReport
     until_ps = seconds_to_ps(network.scenario.run.until_s)
     requests = network.requests
 
+    entities = list(network.network_entities.values())
+
     def all_finished() -> bool:
-        return all(request.finished for request in requests)
+        """Every request ended and every circuit torn down (memory freed)."""
+        return all(request.finished for request in requests) and all(
+            entity.state != "serving" for entity in entities
+        )
 
     if progress is None:
         sim.run(until_ps, all_finished)

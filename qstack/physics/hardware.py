@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 from qstack.physics._validate import check_non_negative, check_positive, check_probability
-from qstack.physics.density import DensityMatrixPair
+from qstack.physics.density import DensityMatrixPair, T1T2PairChannel
 from qstack.physics.state import PairState
 
 PS_PER_S = 1e12
@@ -91,12 +91,20 @@ class DepolarizingMemory:
             state.depolarize(math.exp(-dt_ps * self._inv_t_ps), side)
 
 
+# Distinct (dt_ps, side) channels a T1T2Memory keeps; runs reuse a few idle times.
+_T1T2_CACHE_SIZE = 256
+
+
 @dataclass(frozen=True, slots=True)
 class T1T2Memory:
     """Amplitude damping (T1) plus dephasing (T2); requires the exact path."""
 
     t1_s: float
     t2_s: float
+    # Channels built per (dt_ps, side): runs idle for the same dt_ps many times.
+    _channels: dict[tuple[int, int], T1T2PairChannel] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     needs_density_matrix: ClassVar[bool] = True
 
@@ -114,4 +122,11 @@ class T1T2Memory:
             return
         if not isinstance(state, DensityMatrixPair):
             raise TypeError(f"T1T2Memory needs a DensityMatrixPair, got {type(state).__name__}")
-        state.t1t2(dt_ps / PS_PER_S, self.t1_s, self.t2_s, side)
+        key = (dt_ps, side)
+        channel = self._channels.get(key)
+        if channel is None:
+            channel = T1T2PairChannel.for_idle(dt_ps / PS_PER_S, self.t1_s, self.t2_s, side)
+            if len(self._channels) >= _T1T2_CACHE_SIZE:
+                self._channels.clear()
+            self._channels[key] = channel
+        state.apply_t1t2(channel)

@@ -97,3 +97,23 @@ def swap_states_random(
             return outcome, DensityMatrixPair(rho)
     _, outcome, rho = possible[-1]  # only reached through rounding of u
     return outcome, DensityMatrixPair(rho)
+
+
+def exchange_qubits(state: PairState) -> PairState:
+    """The same state with its two qubits' roles exchanged (side 0 <-> 1).
+
+    Every Bell state is symmetric under the exchange up to a sign, so a
+    Bell-diagonal state is returned as it is.
+    """
+    if isinstance(state, DensityMatrixPair):
+        rho = state.rho.reshape(2, 2, 2, 2).transpose(1, 0, 3, 2).reshape(4, 4)
+        return DensityMatrixPair(np.ascontiguousarray(rho))
+    return state
+
+
+def bell_diagonal_part(state: PairState) -> BellDiagonal:
+    """The state after a Pauli twirl: its Bell-basis diagonal (a physical
+    operation that keeps every Bell-state fidelity)."""
+    if isinstance(state, BellDiagonal):
+        return state
+    return BellDiagonal(*state.probabilities())

@@ -99,7 +99,7 @@ def test_bad_scenario_exits_2_naming_the_field(
     assert "links[0].length_km = -3.0: must be >= 0" in err
 
 
-def test_request_between_non_neighbours_is_refused(
+def test_request_between_unconnected_nodes_is_refused(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     text = DEFAULT_SCENARIO_TOML + '\n[[nodes]]\nname = "carol"\nqubits = 2\n'
@@ -108,7 +108,7 @@ def test_request_between_non_neighbours_is_refused(
     path.write_text(text)
     assert main(["run", str(path)]) == 2
     _, err = capsys.readouterr()
-    assert "requests[1]: 'alice' and 'carol' share no link" in err
+    assert "requests[1].dst = 'carol': not connected to 'alice'" in err
 
 
 def test_trace_file_is_json_lines(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -117,9 +117,11 @@ def test_trace_file_is_json_lines(capsys: pytest.CaptureFixture[str], tmp_path: 
     capsys.readouterr()
     lines = [json.loads(line) for line in trace.read_text().splitlines()]
     kinds = {(line["node"], line["direction"], line["message"]["kind"]) for line in lines}
-    assert ("alice", "down", "CREATE") in kinds
+    assert ("alice", "down", "NET_CREATE") in kinds
+    assert ("alice", "send", "PATH_INSTALL") in kinds and ("bob", "recv", "PATH_INSTALL") in kinds
     assert ("alice", "send", "QUEUE_ADD") in kinds and ("bob", "recv", "QUEUE_ADD") in kinds
     assert ("alice", "up", "OK") in kinds and ("bob", "up", "OK") in kinds
+    assert ("alice", "up", "NET_OK") in kinds and ("bob", "up", "NET_OK") in kinds
     times = [line["time_ps"] for line in lines]
     assert times == sorted(times)
 

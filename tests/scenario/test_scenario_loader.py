@@ -15,11 +15,14 @@ from qstack.scenario import (
     DEFAULT_SCENARIO_TOML,
     PHYSICAL_FIELDS,
     LinkSpec,
+    NetworkOptions,
+    NetworkSettings,
     NodeSpec,
     RequestSpec,
     RunSettings,
     Scenario,
     ScenarioError,
+    TopologySpec,
     default_scenario,
     load_scenario,
     parse_scenario,
@@ -117,6 +120,56 @@ BAD_CASES: dict[str, list[str]] = {
         "links[0].length_km = -1: must be >= 0",
         "links[0].detector_efficiency = 1.5: must be <= 1",
         "requests[0].pairs = 0: must be >= 1",
+    ],
+    # [topology], [network] and per-request network options
+    "topology_unknown_kind.toml": [
+        "topology.kind = 'mesh'",
+        "must be one of 'chain', 'ring', 'grid', 'waxman', 'file'",
+    ],
+    "topology_chain_one_node.toml": ["topology.nodes = 1: must be >= 2 for kind = 'chain'"],
+    "topology_grid_without_cols.toml": ["topology.cols: missing (required when kind = 'grid')"],
+    "topology_negative_spacing.toml": ["topology.spacing_km = -5.0: must be >= 0"],
+    "topology_waxman_alpha_zero.toml": ["topology.alpha = 0: must be > 0", "0 < alpha <= 1"],
+    "topology_field_of_other_kind.toml": [
+        "topology.rows = 3: only allowed when kind = 'grid' (this topology is 'chain')"
+    ],
+    "topology_link_defaults_bad.toml": [
+        "topology.link.detector_efficiency = 1.5: must be <= 1",
+        "0 < detector_efficiency <= 1",
+    ],
+    "topology_missing_graph_file.toml": [
+        "topology.path = 'graphs/nowhere.gml': no such file",
+        "nowhere.gml",
+    ],
+    "topology_edge_without_length.toml": [
+        "topology (graphs/no_length.gml edge a-b).length_km: missing",
+        "required on every edge of a graph file",
+    ],
+    "topology_bad_node_name_in_file.toml": [
+        "topology (graphs/bad_name.json node 'Aachen').name = 'Aachen'",
+        "pattern [a-z0-9_-]+",
+    ],
+    "topology_graph_syntax_error.toml": [
+        "topology.path = 'graphs/syntax.gml': GML error",
+        "(3, 25)",
+    ],
+    "topology_name_clash.toml": [
+        "nodes[0].name = 'n1': name clash",
+        "[topology] also generates a node 'n1'",
+        "topology.prefix",
+    ],
+    "request_not_connected.toml": [
+        "requests[0].dst = 'n7': not connected to 'n0' (no path of links)"
+    ],
+    "network_unknown_key.toml": ["network.routng: unknown field", "did you mean 'routing'"],
+    "network_rounds_without_purification.toml": [
+        "network.purification_rounds = 2",
+        "only allowed when purification is not 'none'",
+    ],
+    "network_negative_cutoff.toml": ["network.cutoff_s = -0.01: must be > 0"],
+    "request_bad_routing_name.toml": [
+        "requests[0].routing = 'Shortest Hops'",
+        "pattern [a-z0-9_.:-]+",
     ],
 }
 
@@ -360,6 +413,15 @@ def test_spec_documents_every_field() -> None:
     """specs/scenario.md must list every accepted field (the contract says so)."""
     spec = (REPO / "specs" / "scenario.md").read_text()
     documented = set(re.findall(r"^\| `([a-z_0-9]+)` \|", spec, flags=re.MULTILINE))
-    for model in (Scenario, RunSettings, NodeSpec, LinkSpec, RequestSpec):
+    for model in (
+        Scenario,
+        RunSettings,
+        NodeSpec,
+        LinkSpec,
+        RequestSpec,
+        NetworkSettings,
+        NetworkOptions,
+        TopologySpec,
+    ):
         missing = set(model.model_fields) - documented
         assert not missing, f"{model.__name__}: {missing} not in specs/scenario.md"

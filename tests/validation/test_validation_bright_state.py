@@ -155,7 +155,7 @@ def test_unreachable_min_fidelity_is_an_error(case: str) -> None:
     result = run(scenario)
     request = result.network.requests[0]
     assert request.status == "error"
-    assert request.error is not None and "unsupported_fidelity" in request.error
+    assert request.error is not None and request.error.startswith("fidelity_unreachable")
     assert request.delivered == 0
 
 
@@ -165,4 +165,4 @@ def test_fixed_setting_unreachable_min_fidelity_is_an_error() -> None:
     result = run(two_node_scenario(link, 10, min_fidelity=0.9, seed=73))
     request = result.network.requests[0]
     assert request.status == "error"
-    assert request.error is not None and "unsupported_fidelity" in request.error
+    assert request.error is not None and request.error.startswith("fidelity_unreachable")

@@ -1,9 +1,9 @@
-"""The ``pairs`` application: ask for entangled pairs, record, free at once.
+"""The ``pairs`` application: ask for end-to-end pairs, record, free at once.
 
-It is the simplest user of the link service and the one the benchmarks and
-validation tests use: every delivered pair's true fidelity and delivery
-time is recorded at the request's origin, and both ends free their qubits
-as soon as the pair is reported, so memory never limits the rate.
+It is the simplest user of the network service and the one the benchmarks
+and validation tests use: every delivered pair's true fidelity and delivery
+times are recorded, and both ends free their qubits as soon as the pair is
+reported, so the application never holds memory.
 """
 
 from __future__ import annotations
@@ -12,19 +12,24 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from qstack.hardware.memory import Memory
-from qstack.layers.link.egp import LinkLayer
-from qstack.layers.link.messages import LinkCreate, LinkError, LinkExpire, LinkOk
+from qstack.layers.network.messages import NetCreate, NetDone, NetError, NetOk
+from qstack.layers.network.qnp import NetworkLayer
 
 RequestStatus = Literal["running", "done", "error", "expired"]
 
 
 @dataclass(slots=True)
 class PairsRequest:
-    """What one scenario request asked for and what it got."""
+    """What one scenario request asked for and what it got.
+
+    A pair counts as delivered once both ends have reported it (matched by
+    pair id); its fidelity is the one the source reported, its latency runs
+    from the request's start to the later of the two reports.
+    """
 
     src: str
     dst: str
-    create: LinkCreate
+    create: NetCreate
     start_ps: int
     status: RequestStatus = "running"
     error: str | None = None
@@ -33,7 +38,25 @@ class PairsRequest:
     fidelity_sum: float = 0.0
     latency_sum_ps: int = 0
     fidelities: list[float] = field(default_factory=list)
-    pair_ids: list[int] = field(default_factory=list)
+    pair_ids: list[str] = field(default_factory=list)
+    ends_done: int = 0
+    # pair id -> (time, source's fidelity or None) of the first end to report it
+    first_report: dict[str, tuple[int, float | None]] = field(default_factory=dict)
+
+    def report(self, now: int, pair_id: str, source_fidelity: float | None) -> None:
+        """One end reported a pair; count it once both have."""
+        first = self.first_report.pop(pair_id, None)
+        if first is None:
+            self.first_report[pair_id] = (now, source_fidelity)
+            return
+        first_time, first_fidelity = first
+        fidelity = source_fidelity if source_fidelity is not None else first_fidelity
+        assert fidelity is not None, f"pair {pair_id} reported twice by one end"
+        self.delivered += 1
+        self.fidelity_sum += fidelity
+        self.fidelities.append(fidelity)
+        self.pair_ids.append(pair_id)
+        self.latency_sum_ps += max(now, first_time) - self.start_ps
 
     @property
     def finished(self) -> bool:
@@ -41,51 +64,49 @@ class PairsRequest:
 
 
 class PairsApp:
-    """The ``pairs`` application entity of one node, bound above its links."""
+    """The ``pairs`` application entity of one node.
+
+    ``ledger`` is shared by the apps of one run: it is the experiment's
+    notebook (where both ends write what they saw), not a channel between
+    the nodes, which learn nothing from it.
+    """
 
     holder = "app/pairs"
 
-    def __init__(self, node: str, memory: Memory, links: dict[str, LinkLayer]) -> None:
+    def __init__(
+        self, node: str, memory: Memory, network: NetworkLayer, ledger: dict[str, PairsRequest]
+    ) -> None:
         self.node = node
         self._memory = memory
-        self._links = links
-        self._requests: dict[tuple[str, int], PairsRequest] = {}
-        self.on_finished: list[PairsRequest] = []
+        self._network = network
+        self._ledger = ledger
 
     def start(self, now: int, request: PairsRequest) -> None:
-        """Issue the request's CREATE on the link towards its destination."""
-        link = self._links[request.dst]
-        self._requests[(request.dst, link.next_create_id)] = request
-        link.create(now, request.create)
+        """Issue the request's NET_CREATE at its source."""
+        self._ledger[self._network.next_request_id] = request
+        self._network.create(now, request.create)
 
-    def link_ok(self, now: int, ok: LinkOk) -> None:
+    def net_ok(self, now: int, ok: NetOk) -> None:
         if ok.qubit is not None:
             self._memory.release(now, ok.qubit, self.holder)
-        if ok.origin != self.node:
-            return
-        request = self._requests[(ok.remote, ok.create_id)]
-        request.delivered += 1
-        request.fidelity_sum += ok.fidelity
-        request.latency_sum_ps += now - request.start_ps
-        request.fidelities.append(ok.fidelity)
-        request.pair_ids.append(ok.pair_id)
-        if request.delivered == request.create.number:
-            self._finish(now, ok.remote, ok.create_id, "done", None)
+        at_source = ok.src == self.node
+        self._ledger[ok.request_id].report(now, ok.pair_id, ok.fidelity if at_source else None)
 
-    def link_error(self, now: int, error: LinkError) -> None:
-        if error.origin != self.node:
-            return
+    def net_done(self, now: int, done: NetDone) -> None:
+        request = self._ledger[done.request_id]
+        request.ends_done += 1
+        if request.ends_done == 2:
+            self._finish(request, now, "done", None)
+
+    def net_error(self, now: int, error: NetError) -> None:
+        request = self._ledger[error.request_id]
+        if request.finished:
+            return  # the other end reported the same ending already
         status: RequestStatus = "expired" if error.reason == "timeout" else "error"
-        self._finish(now, error.remote, error.create_id, status, f"{error.reason}: {error.detail}")
+        self._finish(request, now, status, f"{error.reason}: {error.detail}")
 
-    def link_expire(self, now: int, expire: LinkExpire) -> None:
-        self._memory.release(now, expire.qubit, self.holder)
-
-    def _finish(
-        self, now: int, peer: str, create_id: int, status: RequestStatus, error: str | None
-    ) -> None:
-        request = self._requests.pop((peer, create_id))
+    @staticmethod
+    def _finish(request: PairsRequest, now: int, status: RequestStatus, error: str | None) -> None:
         request.status = status
         request.error = error
         request.end_ps = now
-        self.on_finished.append(request)

@@ -26,6 +26,11 @@ class FixedSetting:
     def __init__(self, station: HeraldingStation, model: HeraldingModel, label: str) -> None:
         self.setting = AttemptSetting(model, station.expected_fidelity(model), label)
 
+    @property
+    def best_fidelity(self) -> float:
+        """The highest fidelity at delivery any request can get."""
+        return self.setting.expected_fidelity
+
     def setting_for(self, min_fidelity: float) -> AttemptSetting | None:
         if self.setting.expected_fidelity + FIDELITY_TOLERANCE < min_fidelity:
             return None
@@ -41,12 +46,24 @@ class BrightStateSetting:
         self._eta = eta
         self._dark = dark_count_probability
         self._cache: dict[float, AttemptSetting | None] = {}
+        self._best: float | None = None
 
     def _setting(self, alpha: float) -> AttemptSetting:
         model = SingleClickHerald(alpha, self._eta, self._dark)
         return AttemptSetting(
             model, self._station.expected_fidelity(model), f"single-click alpha={alpha:.6g}"
         )
+
+    @property
+    def best_fidelity(self) -> float:
+        """The highest fidelity at delivery over alpha (scanned on a log grid
+        from 1e-6 to 0.5; dark counts and memories make it peak inside)."""
+        if self._best is None:
+            self._best = max(
+                self._setting(1e-6 * (0.5 / 1e-6) ** (step / 400)).expected_fidelity
+                for step in range(401)
+            )
+        return self._best
 
     def setting_for(self, min_fidelity: float) -> AttemptSetting | None:
         if min_fidelity in self._cache:

@@ -1,0 +1,1 @@
+"""Network layer: routing, path set-up, swapping, cutoffs and purification."""

@@ -1,0 +1,199 @@
+"""Network-layer service primitives and peer messages (after Kozlowski et
+al., CoNEXT 2020, "Designing a quantum network protocol").
+
+A request opens a *circuit* along a path; link pairs on every hop are
+swapped at the repeaters; swap records travel to the nodes holding the
+outer qubits, and the two end nodes deliver end-to-end pairs with the Pauli
+frame already corrected (Bell index 0, Phi+). Times are integer picoseconds.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from qstack.layers.link.messages import Basis, CreateType, NodeName
+from qstack.messages import PeerMessage, Primitive
+
+CircuitId = Annotated[str, Field(min_length=1)]
+#: A node's name for its end of a segment: the link pair it got from its
+#: link layer, written "<a>-<b>#<link pair id>".
+Handle = Annotated[str, Field(min_length=1)]
+NetErrorReason = Literal[
+    "no_path",  # source and destination are not connected
+    "fidelity_unreachable",  # no path can give min_fidelity, even in the best case
+    "timeout",  # max_time_ps passed before every pair was delivered
+    "resource_shortage",  # a node on the path cannot hold what the circuit needs
+    "torn_down",  # a fault on the path ended the circuit
+    "invalid",  # the request cannot be served as asked (e.g. nested swapping on 3 links)
+]
+Purification = Literal["none", "bbpssw", "dejmps"]
+PluginName = Annotated[str, Field(pattern=r"^[a-z0-9_.:-]+$")]
+
+
+class NetCreate(Primitive):
+    """Ask for ``number`` end-to-end pairs with ``remote``."""
+
+    kind: Literal["NET_CREATE"] = "NET_CREATE"
+    remote: NodeName
+    number: int = Field(ge=1)
+    min_fidelity: float = Field(default=0.0, ge=0.0, le=1.0)
+    max_time_ps: int | None = Field(default=None, gt=0)
+    type: CreateType = "keep"
+    purpose_id: int = Field(default=0, ge=0)
+    priority: int = Field(default=0, ge=0, description="passed to every link; lower first")
+    routing: PluginName = "shortest-hops"
+    swap_policy: PluginName = "asap"
+    cutoff_ps: int | None = Field(default=None, gt=0)
+    purification: Purification = "none"
+    purification_rounds: int = Field(default=0, ge=0)
+
+
+class NetOk(Primitive):
+    """One end-to-end pair, reported at each end with the same ``pair_id``.
+
+    ``seq`` counts this end's deliveries for the request (the two ends may
+    learn of pairs in different orders). ``bell_index`` is the state after
+    the Pauli-frame correction (0, Phi+); ``fidelity`` is the true fidelity
+    with it when this end delivers.
+    """
+
+    kind: Literal["NET_OK"] = "NET_OK"
+    request_id: CircuitId
+    src: NodeName
+    dst: NodeName
+    pair_id: str
+    seq: int = Field(ge=0)
+    bell_index: int = Field(ge=0, le=3)
+    qubit: int | None = Field(ge=0)
+    time_ps: int = Field(ge=0)
+    fidelity: float = Field(ge=0.0, le=1.0 + 1e-9)
+    purpose_id: int = Field(ge=0)
+    basis: Basis | None
+    outcome: Literal[0, 1] | None
+
+
+class NetError(Primitive):
+    """The request ended without all its pairs."""
+
+    kind: Literal["NET_ERROR"] = "NET_ERROR"
+    request_id: CircuitId
+    src: NodeName
+    dst: NodeName
+    reason: NetErrorReason
+    detail: str
+    delivered: int = Field(ge=0)
+
+
+class NetDone(Primitive):
+    """Every pair of the request was delivered at this end."""
+
+    kind: Literal["NET_DONE"] = "NET_DONE"
+    request_id: CircuitId
+    src: NodeName
+    dst: NodeName
+    delivered: int = Field(ge=0)
+
+
+class PathInstall(PeerMessage):
+    """Set up the circuit hop by hop; each node adds the id of the link
+    request it made towards the next hop."""
+
+    kind: Literal["PATH_INSTALL"] = "PATH_INSTALL"
+    circuit: CircuitId
+    src: NodeName
+    path: tuple[NodeName, ...]
+    request: NetCreate
+    deadline_ps: int | None
+    upstream_create_id: int = Field(ge=0)
+
+
+class PathReady(PeerMessage):
+    """The destination installed the circuit: every hop is generating."""
+
+    kind: Literal["PATH_READY"] = "PATH_READY"
+    circuit: CircuitId
+
+
+class PathFailed(PeerMessage):
+    """A node on the path cannot serve the circuit (sent to the source)."""
+
+    kind: Literal["PATH_FAILED"] = "PATH_FAILED"
+    circuit: CircuitId
+    node: NodeName
+    reason: NetErrorReason
+    detail: str
+
+
+class Teardown(PeerMessage):
+    """The source ends the circuit at every node on the path."""
+
+    kind: Literal["TEARDOWN"] = "TEARDOWN"
+    circuit: CircuitId
+    completed: bool
+    reason: NetErrorReason | None
+    detail: str
+
+
+class SwapRecord(PeerMessage):
+    """Your qubit ``handle`` now shares a segment with ``partner``'s qubit
+    ``partner_handle``; the segment spans ``links`` link pairs, is in Bell
+    state ``frame`` and its oldest link pair was made at ``birth_ps``.
+
+    A record about a handle its receiver has already swapped away is
+    forwarded, extended by that swap, to the far side of it.
+    """
+
+    kind: Literal["SWAP_RECORD"] = "SWAP_RECORD"
+    circuit: CircuitId
+    handle: Handle
+    partner: NodeName
+    partner_handle: Handle
+    links: int = Field(ge=1)
+    frame: int = Field(ge=0, le=3)
+    birth_ps: int = Field(ge=0)
+
+
+class SegmentDiscarded(PeerMessage):
+    """The segment ending at your qubit ``handle`` was discarded (cutoff)."""
+
+    kind: Literal["SEGMENT_DISCARDED"] = "SEGMENT_DISCARDED"
+    circuit: CircuitId
+    handle: Handle
+
+
+class PurifyOutcome(PeerMessage):
+    """Result of purifying link pairs ``kept`` and ``sacrificed``."""
+
+    kind: Literal["PURIFY_OUTCOME"] = "PURIFY_OUTCOME"
+    circuit: CircuitId
+    kept: Handle
+    sacrificed: Handle
+    success: bool
+
+
+class PairCommit(PeerMessage):
+    """The source delivered the pair ``pair_id`` ending at the destination's
+    ``dst_handle`` (or, with ``keep`` false, dropped it): the destination
+    does the same. Only sent when pairs can be lost on the way (cutoff,
+    purification), where the source decides which ones count."""
+
+    kind: Literal["PAIR_COMMIT"] = "PAIR_COMMIT"
+    circuit: CircuitId
+    dst_handle: Handle
+    pair_id: str
+    keep: bool
+
+
+NetPrimitive = NetCreate | NetOk | NetError | NetDone
+NetPeerMessage = (
+    PathInstall
+    | PathReady
+    | PathFailed
+    | Teardown
+    | SwapRecord
+    | SegmentDiscarded
+    | PurifyOutcome
+    | PairCommit
+)
