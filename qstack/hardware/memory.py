@@ -30,7 +30,16 @@ class EntangledPair:
     applied to ``state``.
     """
 
-    __slots__ = ("bell_index", "measured", "memories", "pair_id", "qubits", "state", "updated_ps")
+    __slots__ = (
+        "bell_index",
+        "end_correction",
+        "measured",
+        "memories",
+        "pair_id",
+        "qubits",
+        "state",
+        "updated_ps",
+    )
 
     def __init__(
         self,
@@ -48,6 +57,9 @@ class EntangledPair:
         self.qubits = qubits
         self.updated_ps = [created_ps, created_ps]
         self.measured: tuple[int, str, int] | None = None
+        # The Pauli-frame correction an end node applied at delivery: the
+        # other end, delivering later, measures fidelity against it.
+        self.end_correction = 0
 
     def advance(self, now: int) -> None:
         """Apply each side's memory noise from its last update to ``now``."""

@@ -8,8 +8,10 @@ then. Both ends then always arm the physical layer for the same queue head,
 so the station sees matching tags; a pair heralded at the station reaches
 both ends at the same instant and both report it with the same pair id.
 
-Lifecycles (tables below): the entity itself (a ``transitions`` machine),
-each request and each kept pair (fast tables).
+Lifecycles (tables below): the entity itself, each request and each kept
+pair, all stepped through fast tables: a node has one link entity per link,
+so a large topology has thousands of them, too many for a ``transitions``
+machine each (the node's network entity has one).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from qstack.fsm.table import StateTable, Transition, fire
+from qstack.fsm.table import StateTable, Transition
 from qstack.hardware.memory import EntangledPair, Memory
 from qstack.layers.link.messages import (
     Basis,
@@ -125,6 +127,7 @@ PAIR_LIFECYCLE = StateTable(
     ),
 )
 
+_ENTITY_STEP = LINK_ENTITY.fast().step
 _REQUEST_STEP = REQUEST_LIFECYCLE.fast().step
 _PAIR_STEP = PAIR_LIFECYCLE.fast().step
 
@@ -218,7 +221,6 @@ class LinkLayer:
         self.side = side
         self.is_master = side == 0
         self.state = LINK_ENTITY.initial
-        self._machine = LINK_ENTITY.machine(self)
         self._memory = memory
         self._station = station
         self._settings = settings
@@ -442,7 +444,7 @@ class LinkLayer:
         """Take the link out of service: every live request ends in ERROR."""
         for item in list(self._requests.values()):
             self._end(now, item, LinkDown, "link_down", "the link went down")
-        fire(self, LINK_ENTITY.name, LinkDown)
+        self.state = _ENTITY_STEP(self.state, LinkDown)
 
     def peer_failed(self, now: int) -> None:
         """The peer node failed and lost its memory: live requests end in
@@ -450,7 +452,7 @@ class LinkLayer:
         (its other half is gone); the layer above must free those qubits."""
         for item in list(self._requests.values()):
             self._end(now, item, LinkDown, "link_down", f"node {self.peer} failed")
-        fire(self, LINK_ENTITY.name, LinkDown)
+        self.state = _ENTITY_STEP(self.state, LinkDown)
         for qubit, ok in list(self._delivered.items()):
             _PAIR_STEP("delivered", PeerLost, self.peer)
             del self._delivered[qubit]
@@ -478,7 +480,7 @@ class LinkLayer:
             item.deadline_timer = self._set_timer(
                 max(item.deadline_ps - now, 0), self._deadline, item
             )
-        fire(self, LINK_ENTITY.name, RequestQueued)
+        self.state = _ENTITY_STEP(self.state, RequestQueued)
 
     def _schedule_start(self, now: int, item: _Request) -> None:
         self._set_timer(max(item.start_ps - now, 0), self._ready_now, item)
@@ -547,7 +549,7 @@ class LinkLayer:
         if item.deadline_timer is not None:
             item.deadline_timer.cancel()
         if not self._requests and self.state == "serving":
-            fire(self, LINK_ENTITY.name, QueueEmptied)
+            self.state = _ENTITY_STEP(self.state, QueueEmptied)
 
     def _disarm(self, now: int) -> None:
         self._station.cancel(self.side, now)

@@ -348,6 +348,18 @@ class NetworkLayer:
         if policy_problem is not None:
             self._answer_error(now, circuit_id, dst, "invalid", policy_problem, 0)
             return circuit_id
+        travel = sum(self._link_delay_ps(a, b) for a, b in itertools.pairwise(path))
+        if request.cutoff_ps is not None and request.cutoff_ps <= travel:
+            self._answer_error(
+                now,
+                circuit_id,
+                dst,
+                "invalid",
+                f"cutoff_ps = {request.cutoff_ps} is not longer than the path's classical "
+                f"delay ({travel} ps): no pair could reach both ends in time",
+                0,
+            )
+            return circuit_id
         deadline = None if request.max_time_ps is None else now + request.max_time_ps
         circuit = self._open(now, circuit_id, self.node, path, 0, request, deadline)
         self._install_here(now, circuit, upstream_create_id=None)
@@ -916,7 +928,8 @@ class NetworkLayer:
             if not keep:
                 self._drop(now, circuit, segment)
                 return
-        self._hand_up(now, circuit, segment, pair_id, segment.frame)
+        frame = segment.frame ^ self._pair(segment.qubit).end_correction
+        self._hand_up(now, circuit, segment, pair_id, frame)
         if circuit.delivered == request.number:
             self._finish(now, circuit)
             teardown = Teardown(circuit=circuit.id, completed=True, reason=None, detail="")
@@ -938,6 +951,7 @@ class NetworkLayer:
         self, now: int, circuit: _Circuit, segment: _Segment, pair_id: str
     ) -> None:
         self._pauli(segment.qubit, segment.frame)
+        self._pair(segment.qubit).end_correction = segment.frame
         self._hand_up(now, circuit, segment, pair_id, 0)
         if circuit.delivered == circuit.request.number:
             self._finish(now, circuit)
