@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import TextIO
 
+from qstack.diagrams import LAYER_TABLES, layer_diagram
 from qstack.network import Network, TopologyError
 from qstack.runner import Progress, RunReport, run_network
 from qstack.scenario import DEFAULT_SCENARIO_TOML, ScenarioError, default_scenario, load_scenario
@@ -30,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--trace", metavar="FILE", help="write the message trace as JSON lines")
     commands.add_parser("default", help="print the built-in scenario as TOML")
+    diagram = commands.add_parser("diagram", help="draw a layer's state machines")
+    diagram.add_argument("layer", choices=sorted(LAYER_TABLES))
+    diagram.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
     return parser
 
 
@@ -107,6 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "default":
         print(DEFAULT_SCENARIO_TOML.rstrip("\n"))
+        return 0
+    if args.command == "diagram":
+        print(layer_diagram(args.layer, args.format), end="")
         return 0
     return _run(args)
 

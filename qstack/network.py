@@ -336,12 +336,14 @@ class Network:
     def fail_node(self, name: str) -> None:
         """Fault: node ``name`` crashes now and loses its memory.
 
-        Its own link entities go down (its requests end in ERROR); each
-        neighbour notices after the fiber delay, ends the shared requests
-        and reports the kept pairs whose other half was there with EXPIRE.
+        Its network and link entities go down; each neighbour's link layer
+        notices after the fiber delay, ends the shared link requests and
+        reports kept pairs whose other half was there with EXPIRE; the
+        neighbours' network layers then tear the affected circuits down.
         """
         if name not in self.link_entities:
             raise TopologyError(f"fail_node: unknown node {name!r}")
+        self.network_entities[name].node_failed(self.sim.now)
         for peer, entity in self.link_entities[name].items():
             entity.link_down(self.sim.now)
             neighbour = self.link_entities[peer][name]

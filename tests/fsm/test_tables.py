@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qstack.fsm import ProtocolError, StateTable, Transition, fire
-from qstack.layers.link.egp import LINK_ENTITY, REQUEST_LIFECYCLE
+from qstack.layers.link.egp import LINK_ENTITY, PAIR_LIFECYCLE, REQUEST_LIFECYCLE
+from qstack.layers.network.qnp import CIRCUIT_LIFECYCLE, NETWORK_ENTITY
 
-TABLES = [LINK_ENTITY, REQUEST_LIFECYCLE]
+TABLES = [LINK_ENTITY, REQUEST_LIFECYCLE, PAIR_LIFECYCLE, NETWORK_ENTITY, CIRCUIT_LIFECYCLE]
 
 
 class Unrelated:

@@ -116,18 +116,9 @@ class PathReady(PeerMessage):
     circuit: CircuitId
 
 
-class PathFailed(PeerMessage):
-    """A node on the path cannot serve the circuit (sent to the source)."""
-
-    kind: Literal["PATH_FAILED"] = "PATH_FAILED"
-    circuit: CircuitId
-    node: NodeName
-    reason: NetErrorReason
-    detail: str
-
-
 class Teardown(PeerMessage):
-    """The source ends the circuit at every node on the path."""
+    """End the circuit at every node on the path: sent by the source when
+    every pair is delivered, by any node that has to end it early."""
 
     kind: Literal["TEARDOWN"] = "TEARDOWN"
     circuit: CircuitId
@@ -188,12 +179,5 @@ class PairCommit(PeerMessage):
 
 NetPrimitive = NetCreate | NetOk | NetError | NetDone
 NetPeerMessage = (
-    PathInstall
-    | PathReady
-    | PathFailed
-    | Teardown
-    | SwapRecord
-    | SegmentDiscarded
-    | PurifyOutcome
-    | PairCommit
+    PathInstall | PathReady | Teardown | SwapRecord | SegmentDiscarded | PurifyOutcome | PairCommit
 )

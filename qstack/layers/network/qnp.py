@@ -47,7 +47,6 @@ from qstack.layers.network.messages import (
     NetErrorReason,
     NetOk,
     PairCommit,
-    PathFailed,
     PathInstall,
     PathReady,
     PurifyOutcome,
@@ -383,6 +382,8 @@ class NetworkLayer:
 
     def receive(self, now: int, message: PeerMessage) -> None:
         """Handle a network-layer message from another node of a circuit."""
+        if self.state == "down":
+            return  # a failed node hears nothing
         if isinstance(message, PathInstall):
             self._on_install(now, message)
             return
@@ -399,13 +400,12 @@ class NetworkLayer:
             self._on_purify_outcome(now, circuit, message)
         elif isinstance(message, PathReady):
             circuit.state = _CIRCUIT_STEP(circuit.state, Installed, circuit.dst)
-        elif isinstance(message, PathFailed):
-            self._fail(now, circuit, message.reason, f"{message.node}: {message.detail}")
         elif isinstance(message, Teardown):
             if message.completed:
                 self._complete(now, circuit)
             else:
-                self._fail(now, circuit, message.reason or "torn_down", message.detail)
+                reason = message.reason or "torn_down"
+                self._fail(now, circuit, reason, message.detail, notify=False)
         else:
             raise TypeError(f"network {self.node}: unexpected {type(message).__name__}")
 
@@ -432,17 +432,7 @@ class NetworkLayer:
                     f"link to {peer} may hold {self._links[peer].capacity} qubit(s) here; "
                     f"{circuit.target_level} purification round(s) need {needed}"
                 )
-                self._send(
-                    circuit,
-                    0,
-                    PathFailed(
-                        circuit=circuit.id,
-                        node=self.node,
-                        reason="resource_shortage",
-                        detail=detail,
-                    ),
-                )
-                self._fail(now, circuit, "resource_shortage", detail, notify=False)
+                self._fail(now, circuit, "resource_shortage", f"{self.node}: {detail}")
                 return
         self._install_here(now, circuit, upstream_create_id=message.upstream_create_id)
 
@@ -538,24 +528,17 @@ class NetworkLayer:
         detail: str,
         notify: bool = True,
     ) -> None:
-        """End the circuit here; the source also ends it everywhere else.
-
-        ``notify``: tell the source (from another node) or the path (from
-        the source); off when every node reaches the same end on its own.
-        """
+        """End the circuit here and, with ``notify``, at every other node of
+        its path (TEARDOWN); ``notify`` is off when the others reach the same
+        end on their own (a deadline) or were told already."""
         if circuit.ended:
             return
         circuit.state = _CIRCUIT_STEP(circuit.state, Failed)
-        if notify and circuit.position == 0:
+        if notify:
             teardown = Teardown(circuit=circuit.id, completed=False, reason=reason, detail=detail)
-            for position in range(1, circuit.hops + 1):
-                self._send(circuit, position, teardown)
-        elif notify:
-            self._send(
-                circuit,
-                0,
-                PathFailed(circuit=circuit.id, node=self.node, reason=reason, detail=detail),
-            )
+            for position in range(circuit.hops + 1):
+                if position != circuit.position:
+                    self._send(circuit, position, teardown)
         self._release_all(now, circuit)
         self._close(circuit, None)
         if circuit.position in (0, circuit.hops):
@@ -588,6 +571,8 @@ class NetworkLayer:
 
     def link_ok(self, now: int, ok: LinkOk) -> None:
         """A link pair for one of our circuits (or a late one: freed at once)."""
+        if self.state == "down":
+            return
         key = (ok.remote, ok.origin, ok.create_id)
         circuit = self._by_link_request.get(key)
         assert ok.qubit is not None, "the network layer asks for kept pairs only"
@@ -620,6 +605,8 @@ class NetworkLayer:
             self._close(circuit, None)
 
     def link_error(self, now: int, error: LinkError) -> None:
+        if self.state == "down":
+            return
         key = (error.remote, error.origin, error.create_id)
         circuit = self._by_link_request.get(key)
         if circuit is None:
@@ -631,6 +618,28 @@ class NetworkLayer:
             "fidelity_unreachable" if error.reason == "unsupported_fidelity" else "torn_down"
         )
         self._fail(now, circuit, reason, f"link {self.node}-{error.remote}: {error.detail}")
+
+    def node_failed(self, now: int) -> None:
+        """Fault: this node crashed. Its circuits end here without a word to
+        anyone (the neighbours notice through their link layers); its own
+        applications are told, for the record."""
+        for circuit in list(self._circuits.values()):
+            if not circuit.ended:
+                circuit.state = _CIRCUIT_STEP(circuit.state, Failed)
+                self._release_all(now, circuit)
+                if circuit.position in (0, circuit.hops):
+                    self._answer_error(
+                        now,
+                        circuit.id,
+                        circuit.dst,
+                        "torn_down",
+                        f"node {self.node} failed",
+                        circuit.delivered,
+                        circuit.src,
+                    )
+        self._circuits.clear()
+        self._by_link_request.clear()
+        fire(self, NETWORK_ENTITY.name, NodeDown)
 
     def link_expire(self, now: int, expire: LinkExpire) -> None:
         for circuit in self._circuits.values():
