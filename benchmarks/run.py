@@ -2,10 +2,12 @@
 
 Usage::
 
-    python benchmarks/run.py            # full sizes (about a minute)
-    python benchmarks/run.py --quick    # smaller sizes, a few seconds
+    python benchmarks/run.py            # every figure, full sizes (a few minutes)
+    python benchmarks/run.py --quick    # smaller sizes, under 30 seconds
+    python benchmarks/run.py --network  # only the network figures (chains, Waxman networks)
     python benchmarks/run.py --json     # one JSON object on stdout instead of the table
-    python benchmarks/run.py --profile  # also cProfile the double-click run (top 15 by tottime)
+    python benchmarks/run.py --profile  # also cProfile the double-click run (top 15 by tottime);
+                                        # with --network, the 5-node chain
 
 Benchmarks only measure and print; nothing here passes or fails. See
 ``benchmarks/README.md`` for what each figure means and the targets.
@@ -19,6 +21,7 @@ import gc
 import heapq
 import io
 import json
+import math
 import platform
 import pstats
 import random
@@ -33,6 +36,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import networkx as nx
+
+from qstack import topology
 from qstack.network import Network
 from qstack.runner import run_network
 from qstack.scenario import Scenario, parse_scenario
@@ -51,6 +57,10 @@ class Sizes:
     link_repeats: int
     pairs: dict[str, int]
     memory_pairs: int
+    chain_nodes: tuple[int, ...]
+    chain_pairs: int
+    chain_repeats: int
+    waxman_nodes: tuple[int, ...]
 
 
 FULL = Sizes(
@@ -62,6 +72,10 @@ FULL = Sizes(
     # pairs there so the run still takes about a second.
     pairs={"double-click": 100_000, "abstract": 100_000, "depolarising": 100_000, "t1t2": 3_000},
     memory_pairs=100_000,
+    chain_nodes=(3, 5),
+    chain_pairs=20_000,
+    chain_repeats=3,
+    waxman_nodes=(100, 300, 1000),
 )
 QUICK = Sizes(
     kernel_events=200_000,
@@ -70,6 +84,10 @@ QUICK = Sizes(
     link_repeats=3,
     pairs={"double-click": 10_000, "abstract": 10_000, "depolarising": 10_000, "t1t2": 500},
     memory_pairs=10_000,
+    chain_nodes=(3, 5),
+    chain_pairs=3_000,
+    chain_repeats=2,
+    waxman_nodes=(100, 300),
 )
 
 # --------------------------------------------------------------------------- timing
@@ -408,12 +426,231 @@ def bench_memory(pairs: int) -> dict[str, Any]:
     return result
 
 
+# --------------------------------------------------------------------------- network: chains
+
+CHAIN_SPACING_KM = 20.0
+CHAIN_QUBITS = 4
+
+
+def chain_scenario(nodes: int, pairs: int) -> Scenario:
+    """``n0 - ... - n{nodes-1}``, 20 km double-click links, one end-to-end request, swap asap."""
+    return parse_scenario(
+        {
+            "seed": 1,
+            "run": {"until_s": 1.0e7},
+            "topology": {
+                "kind": "chain",
+                "nodes": nodes,
+                "spacing_km": CHAIN_SPACING_KM,
+                "node": {"qubits": CHAIN_QUBITS},
+                "link": {"model": "double-click", "attenuation_db_per_km": 0.2},
+            },
+            "network": {"routing": "shortest-hops", "swap_policy": "asap"},
+            "requests": [{"app": "pairs", "src": "n0", "dst": f"n{nodes - 1}", "pairs": pairs}],
+        },
+        source=f"<benchmark chain {nodes}>",
+    )
+
+
+@dataclass(slots=True)
+class ChainResult:
+    nodes: int
+    description: str
+    pairs: int
+    repeats: list[float]
+    best_s: float
+    median_s: float
+    build_s: float
+    events: int
+    delivered: int
+    status: str
+    sim_time_s: float
+    fidelity_mean: float | None
+    rate_hz: float | None
+    pairs_per_s_best: float
+    pairs_per_s_median: float
+    events_per_pair: float
+    events_per_s_best: float
+
+
+def bench_chain(nodes: int, pairs: int, repeats: int) -> ChainResult:
+    """End-to-end pairs per wall-second over a chain (build timed separately)."""
+    scenario = chain_scenario(nodes, pairs)
+    times: list[float] = []
+    build_times: list[float] = []
+    report = None
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        network = Network(scenario)
+        build_times.append(time.perf_counter() - start)
+        with _collected():
+            start = time.perf_counter()
+            report = run_network(network)
+            times.append(time.perf_counter() - start)
+        del network
+    assert report is not None
+    request = report.requests[0]
+    best = min(times)
+    median = statistics.median(times)
+    return ChainResult(
+        nodes=nodes,
+        description=f"{nodes}-node chain, {nodes - 1} x {CHAIN_SPACING_KM:g} km, asap",
+        pairs=pairs,
+        repeats=times,
+        best_s=best,
+        median_s=median,
+        build_s=min(build_times),
+        events=report.events,
+        delivered=request.delivered,
+        status=request.status,
+        sim_time_s=report.sim_time_s,
+        fidelity_mean=request.fidelity_mean,
+        rate_hz=request.rate_hz,
+        pairs_per_s_best=_rate(request.delivered, best),
+        pairs_per_s_median=_rate(request.delivered, median),
+        events_per_pair=report.events / request.delivered if request.delivered else float("nan"),
+        events_per_s_best=_rate(report.events, best),
+    )
+
+
+# --------------------------------------------------------------------------- network: Waxman
+
+#: Waxman graphs at a constant node density (1,000 nodes on 100 km x 100 km) with
+#: alpha chosen per size so that the mean degree stays near 4 (beta = 0.4).
+#: nodes -> (area_km, alpha)
+WAXMAN_PARAMS: dict[int, tuple[float, float]] = {
+    100: (31.6, 0.12),
+    300: (54.8, 0.06),
+    1000: (100.0, 0.03),
+}
+WAXMAN_BETA = 0.4
+WAXMAN_SEED = 1
+WAXMAN_REQUESTS = 100
+WAXMAN_PAIRS = 1_000
+WAXMAN_QUBITS = 4
+WAXMAN_UNTIL_S = 1.0
+
+
+def waxman_params(nodes: int) -> tuple[float, float]:
+    """(area_km, alpha) for ``nodes``; other sizes keep the density, and roughly the degree."""
+    if nodes in WAXMAN_PARAMS:
+        return WAXMAN_PARAMS[nodes]
+    return 100.0 * math.sqrt(nodes / 1000), 0.030 * math.sqrt(1000 / nodes)
+
+
+def waxman_scenario(nodes: int) -> tuple[Scenario, dict[str, Any]]:
+    """The Waxman benchmark network and its requests, plus facts about the graph.
+
+    Requests join random pairs of the largest connected component (a Waxman
+    graph may be disconnected, and a request across components is an error).
+    """
+    area_km, alpha = waxman_params(nodes)
+    generated = topology.waxman(nodes, area_km, alpha, WAXMAN_BETA, seed=WAXMAN_SEED)
+    graph = generated.graph()
+    components: list[set[str]] = list(nx.connected_components(graph))
+    largest: set[str] = max(components, key=len)
+    component = sorted(largest)
+    rng = random.Random(WAXMAN_SEED)
+    ends = [tuple(rng.sample(component, 2)) for _ in range(WAXMAN_REQUESTS)]
+    hops = [nx.shortest_path_length(graph, src, dst) for src, dst in ends]
+    lengths = [edge.length_km for edge in generated.edges]
+    scenario = parse_scenario(
+        {
+            "seed": WAXMAN_SEED,
+            "run": {"until_s": WAXMAN_UNTIL_S},
+            "nodes": [{"name": name, "qubits": WAXMAN_QUBITS} for name in generated.nodes],
+            "links": [
+                {"a": edge.a, "b": edge.b, "length_km": edge.length_km, "model": "double-click"}
+                for edge in generated.edges
+            ],
+            "requests": [
+                {"app": "pairs", "src": src, "dst": dst, "pairs": WAXMAN_PAIRS} for src, dst in ends
+            ],
+        },
+        source=f"<benchmark waxman {nodes}>",
+    )
+    facts = {
+        "nodes": nodes,
+        "area_km": area_km,
+        "alpha": alpha,
+        "beta": WAXMAN_BETA,
+        "graph_seed": WAXMAN_SEED,
+        "links": len(generated.edges),
+        "mean_degree": 2 * len(generated.edges) / nodes,
+        "largest_component": len(component),
+        "link_km_mean": statistics.fmean(lengths) if lengths else 0.0,
+        "link_km_max": max(lengths, default=0.0),
+        "requests": WAXMAN_REQUESTS,
+        "pairs_per_request": WAXMAN_PAIRS,
+        "request_hops_mean": statistics.fmean(hops),
+        "request_hops_max": max(hops),
+        "qubits": WAXMAN_QUBITS,
+        "until_s": WAXMAN_UNTIL_S,
+    }
+    return scenario, facts
+
+
+def waxman_worker(nodes: int) -> dict[str, Any]:
+    """Run in a fresh process: time generation, build and run; peak RSS of the whole."""
+    gc.collect()
+    rss_start = _max_rss_bytes()
+    start = time.perf_counter()
+    scenario, result = waxman_scenario(nodes)
+    result["generate_s"] = time.perf_counter() - start
+    gc.collect()
+    start = time.perf_counter()
+    network = Network(scenario)
+    result["build_s"] = time.perf_counter() - start
+    result["max_rss_after_build_bytes"] = _max_rss_bytes()
+    with _collected():
+        start = time.perf_counter()
+        report = run_network(network)
+        run_s = time.perf_counter() - start
+    statuses = {status: 0 for status in ("done", "error", "expired", "running")}
+    for request in report.requests:
+        statuses[request.status] += 1
+    delivered = sum(request.delivered for request in report.requests)
+    fidelity_sum = sum(
+        request.fidelity_mean * request.delivered
+        for request in report.requests
+        if request.fidelity_mean is not None
+    )
+    errors = sorted({request.error for request in report.requests if request.error})
+    result.update(
+        run_s=run_s,
+        events=report.events,
+        events_per_s=_rate(report.events, run_s),
+        sim_time_s=report.sim_time_s,
+        statuses=statuses,
+        delivered=delivered,
+        delivered_per_s=_rate(delivered, run_s),
+        fidelity_mean=fidelity_sum / delivered if delivered else None,
+        errors=errors[:5],
+        max_rss_start_bytes=rss_start,
+        max_rss_bytes=_max_rss_bytes(),
+    )
+    return result
+
+
+def bench_waxman(nodes: int) -> dict[str, Any]:
+    """One Waxman size in a child process, so peak memory is that size's alone."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--waxman-worker", str(nodes)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
 # --------------------------------------------------------------------------- profile
 
 
-def profile_double_click(pairs: int, top: int = 15) -> str:
-    """cProfile one double-click run; the ``top`` functions by tottime as text."""
-    network = Network(link_scenario("double-click", pairs))
+def profile_scenario(scenario: Scenario, top: int = 15) -> str:
+    """cProfile one run of ``scenario`` (build untimed); the ``top`` functions by tottime."""
+    network = Network(scenario)
     profiler = cProfile.Profile()
     profiler.enable()
     run_network(network)
@@ -424,6 +661,16 @@ def profile_double_click(pairs: int, top: int = 15) -> str:
     return buffer.getvalue()
 
 
+def profile_double_click(pairs: int, top: int = 15) -> str:
+    """cProfile one double-click run; the ``top`` functions by tottime as text."""
+    return profile_scenario(link_scenario("double-click", pairs), top)
+
+
+def profile_chain(nodes: int, pairs: int, top: int = 15) -> str:
+    """cProfile one end-to-end run over a chain; the ``top`` functions by tottime."""
+    return profile_scenario(chain_scenario(nodes, pairs), top)
+
+
 # --------------------------------------------------------------------------- output
 
 
@@ -431,7 +678,8 @@ def _rate(n: int, seconds: float) -> float:
     return n / seconds if seconds > 0 else float("inf")
 
 
-def run_all(sizes: Sizes, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
+def run_core(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
+    """Kernel, link and memory figures."""
     n = sizes.kernel_events
     w = sizes.steady_heap
     kernel_cases: list[tuple[str, str, Callable[[], Callable[[], None]]]] = [
@@ -477,26 +725,51 @@ def run_all(sizes: Sizes, quick: bool, log: Callable[[str], None]) -> dict[str, 
 
     log(f"memory ({sizes.memory_pairs:,} pairs, child process) ...")
     memory = bench_memory(sizes.memory_pairs)
+    return {"kernel": kernel, "link": link, "memory": memory}
 
-    return {
+
+def run_network_figures(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
+    """End-to-end chains and Waxman networks of growing size."""
+    chain: dict[str, Any] = {}
+    for nodes in sizes.chain_nodes:
+        log(f"chain {nodes} nodes ({sizes.chain_pairs:,} pairs) ...")
+        chain[str(nodes)] = asdict(bench_chain(nodes, sizes.chain_pairs, sizes.chain_repeats))
+    waxman: dict[str, Any] = {}
+    for nodes in sizes.waxman_nodes:
+        log(f"waxman {nodes} nodes, {WAXMAN_REQUESTS} requests (child process) ...")
+        waxman[str(nodes)] = bench_waxman(nodes)
+    return {"chain": chain, "waxman": waxman}
+
+
+def run_all(
+    sizes: Sizes,
+    quick: bool,
+    log: Callable[[str], None],
+    core: bool = True,
+    network: bool = True,
+) -> dict[str, Any]:
+    """Every figure asked for: ``core`` (kernel, link, memory), ``network`` (chains, Waxman)."""
+    results: dict[str, Any] = {
         "quick": quick,
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
-        "kernel": kernel,
-        "link": link,
-        "memory": memory,
     }
+    if core:
+        results.update(run_core(sizes, log))
+    if network:
+        results.update(run_network_figures(sizes, log))
+    return results
 
 
-def format_table(results: dict[str, Any]) -> str:
-    lines: list[str] = []
-    add = lines.append
-    add(
-        f"qstack benchmarks ({'quick' if results['quick'] else 'full'}; "
-        f"{results['implementation']} {results['python']}, {results['platform']})"
-    )
-    add("")
+MIB = 1024 * 1024
+
+
+def _fidelity(value: float | None) -> str:
+    return f"{value:.4f}" if value is not None else "-"
+
+
+def _format_core(results: dict[str, Any], add: Callable[[str], None]) -> None:
     n_kernel = next(iter(results["kernel"].values()))["events"]
     add(f"Kernel, {n_kernel:,} no-op events (target >= 1,000,000 events per wall-second)")
     add(f"  {'workload':<40} {'best ev/s':>12} {'median ev/s':>12} {'best s':>8}")
@@ -512,42 +785,129 @@ def format_table(results: dict[str, Any]) -> str:
         f"{'ev/pair':>8} {'best ev/s':>11} {'best s':>7} {'F mean':>7}"
     )
     for entry in results["link"].values():
-        fidelity = entry["fidelity_mean"]
         status = "" if entry["status"] == "done" else f"  [{entry['status']}]"
         add(
             f"  {entry['description']:<38} {entry['delivered']:>8,} "
             f"{entry['pairs_per_s_best']:>10,.0f} {entry['pairs_per_s_median']:>10,.0f} "
             f"{entry['events_per_pair']:>8.3f} {entry['events_per_s_best']:>11,.0f} "
-            f"{entry['best_s']:>7.3f} "
-            f"{(f'{fidelity:.4f}' if fidelity is not None else '-'):>7}{status}"
+            f"{entry['best_s']:>7.3f} {_fidelity(entry['fidelity_mean']):>7}{status}"
         )
     add("")
     memory = results["memory"]
-    mib = 1024 * 1024
     add(f"Memory, {memory['pairs']:,}-pair 20 km double-click run (separate process)")
-    add(f"  tracemalloc peak      {memory['tracemalloc_peak_bytes'] / mib:8.1f} MiB")
-    add(f"  tracemalloc at end    {memory['tracemalloc_end_bytes'] / mib:8.1f} MiB")
+    add(f"  tracemalloc peak      {memory['tracemalloc_peak_bytes'] / MIB:8.1f} MiB")
+    add(f"  tracemalloc at end    {memory['tracemalloc_end_bytes'] / MIB:8.1f} MiB")
     add(
-        f"  max RSS               {memory['max_rss_bytes'] / mib:8.1f} MiB "
-        f"({memory['max_rss_before_run_bytes'] / mib:.1f} MiB before the run)"
+        f"  max RSS               {memory['max_rss_bytes'] / MIB:8.1f} MiB "
+        f"({memory['max_rss_before_run_bytes'] / MIB:.1f} MiB before the run)"
     )
-    return "\n".join(lines)
+
+
+def _format_network(results: dict[str, Any], add: Callable[[str], None]) -> None:
+    add(
+        "Network layer, end to end over a chain "
+        f"({CHAIN_QUBITS} qubits per node, double-click, perfect memories; "
+        "target: 5-node chain >= 5,000 pairs per wall-second)"
+    )
+    add(
+        f"  {'case':<38} {'pairs':>8} {'best pr/s':>10} {'med pr/s':>10} "
+        f"{'ev/pair':>8} {'best ev/s':>11} {'best s':>7} {'F mean':>7} {'sim Hz':>7}"
+    )
+    for entry in results["chain"].values():
+        status = "" if entry["status"] == "done" else f"  [{entry['status']}]"
+        sim_rate = entry["rate_hz"]
+        add(
+            f"  {entry['description']:<38} {entry['delivered']:>8,} "
+            f"{entry['pairs_per_s_best']:>10,.0f} {entry['pairs_per_s_median']:>10,.0f} "
+            f"{entry['events_per_pair']:>8.3f} {entry['events_per_s_best']:>11,.0f} "
+            f"{entry['best_s']:>7.3f} {_fidelity(entry['fidelity_mean']):>7} "
+            f"{(f'{sim_rate:.0f}' if sim_rate is not None else '-'):>7}{status}"
+        )
+    add("")
+    waxman = list(results["waxman"].values())
+    if not waxman:
+        return
+    first = waxman[0]
+    add(
+        f"Waxman networks, {first['requests']} concurrent requests between random nodes of the "
+        f"largest component, {first['pairs_per_request']:,} pairs each, "
+        f"run.until_s = {first['until_s']:g}"
+    )
+    add(
+        f"  (beta {first['beta']:g}, graph seed {first['graph_seed']}, {first['qubits']} qubits "
+        "per node, double-click links as long as the straight line; one child process per "
+        "size; target: 1,000 nodes within 2 minutes)"
+    )
+    add(
+        f"  {'nodes':>6} {'area km':>7} {'alpha':>6} {'links':>6} {'deg':>5} {'hops':>5} "
+        f"{'gen s':>6} {'build s':>7} {'run s':>7} {'events':>9} {'ev/s':>8} {'sim s':>7} "
+        f"{'pairs':>7} {'F mean':>7} {'RSS MiB':>7}  done/err/exp/run"
+    )
+    for entry in waxman:
+        counts = entry["statuses"]
+        add(
+            f"  {entry['nodes']:>6,} {entry['area_km']:>7.1f} {entry['alpha']:>6.3f} "
+            f"{entry['links']:>6,} {entry['mean_degree']:>5.2f} {entry['request_hops_mean']:>5.1f} "
+            f"{entry['generate_s']:>6.2f} {entry['build_s']:>7.2f} {entry['run_s']:>7.2f} "
+            f"{entry['events']:>9,} {entry['events_per_s']:>8,.0f} {entry['sim_time_s']:>7.4f} "
+            f"{entry['delivered']:>7,} {_fidelity(entry['fidelity_mean']):>7} "
+            f"{entry['max_rss_bytes'] / MIB:>7.1f}  "
+            f"{counts['done']}/{counts['error']}/{counts['expired']}/{counts['running']}"
+        )
+    stalled = [
+        entry["nodes"]
+        for entry in waxman
+        if entry["statuses"]["running"] and entry["sim_time_s"] < entry["until_s"] - 1e-9
+    ]
+    if stalled:
+        add(
+            "  note: at "
+            + ", ".join(f"{n:,}" for n in stalled)
+            + " nodes the run ran out of events before until_s with requests still running: "
+            "circuits wait on each other's memory (see README)"
+        )
+
+
+def format_table(results: dict[str, Any]) -> str:
+    lines: list[str] = []
+    add = lines.append
+    add(
+        f"qstack benchmarks ({'quick' if results['quick'] else 'full'}; "
+        f"{results['implementation']} {results['python']}, {results['platform']})"
+    )
+    add("")
+    if "kernel" in results:
+        _format_core(results, add)
+        add("")
+    if "chain" in results:
+        _format_network(results, add)
+    return "\n".join(lines).rstrip("\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes (a few seconds)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (well under 30 s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    parser.add_argument(
+        "--network",
+        action="store_true",
+        help="only the network figures (end-to-end chains, Waxman networks)",
+    )
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="also cProfile the double-click run and print the top 15 functions by tottime",
+        help="also cProfile one run and print the top 15 functions by tottime "
+        "(the double-click link run; with --network the 5-node chain)",
     )
     parser.add_argument("--memory-worker", type=int, metavar="PAIRS", help=argparse.SUPPRESS)
+    parser.add_argument("--waxman-worker", type=int, metavar="NODES", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.memory_worker is not None:
         print(json.dumps(memory_worker(args.memory_worker)))
+        return 0
+    if args.waxman_worker is not None:
+        print(json.dumps(waxman_worker(args.waxman_worker)))
         return 0
 
     sizes = QUICK if args.quick else FULL
@@ -555,13 +915,22 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    results = run_all(sizes, args.quick, log)
+    results = run_all(sizes, args.quick, log, core=not args.network, network=True)
     profile_text: str | None = None
+    profile_title = ""
     if args.profile:
-        pairs = sizes.pairs["double-click"]
-        log(f"profile double-click ({pairs:,} pairs) ...")
-        profile_text = profile_double_click(pairs)
-        results["profile_double_click_top15"] = profile_text
+        if args.network:
+            nodes = max(sizes.chain_nodes)
+            profile_title = f"{nodes}-node chain, {sizes.chain_pairs:,} pairs"
+            log(f"profile {profile_title} ...")
+            profile_text = profile_chain(nodes, sizes.chain_pairs)
+            results["profile_chain_top15"] = profile_text
+        else:
+            pairs = sizes.pairs["double-click"]
+            profile_title = f"double-click run, {pairs:,} pairs"
+            log(f"profile {profile_title} ...")
+            profile_text = profile_double_click(pairs)
+            results["profile_double_click_top15"] = profile_text
 
     if args.json:
         print(json.dumps(results, indent=2))
@@ -569,7 +938,7 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(results))
         if profile_text is not None:
             print()
-            print(f"cProfile, double-click run, {sizes.pairs['double-click']:,} pairs")
+            print(f"cProfile, {profile_title}")
             print(profile_text.rstrip())
     return 0
 

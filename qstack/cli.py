@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     diagram = commands.add_parser("diagram", help="draw a layer's state machines")
     diagram.add_argument("layer", choices=sorted(LAYER_TABLES))
     diagram.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
+    for name, text in (
+        ("trace", "render a run's message trace as a sequence chart (see: qstack trace -h)"),
+        ("conform", "check a layer implementation against its contract (qstack conform -h)"),
+    ):
+        sub = commands.add_parser(name, help=text, add_help=False)
+        sub.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -115,6 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "diagram":
         print(layer_diagram(args.layer, args.format), end="")
         return 0
+    if args.command == "trace":
+        from qstack.tracing import trace_command
+
+        return trace_command(args.rest)
+    if args.command == "conform":
+        from qstack.conformance.cli import conform_command
+
+        return conform_command(args.rest)
     return _run(args)
 
 

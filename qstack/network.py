@@ -11,8 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
+import networkx as nx
+
 from qstack.hardware.memory import Memory
-from qstack.layers.app.pairs import PairsApp, PairsRequest
+from qstack.layers.app.base import AppHost, AppMessage, Session, SessionRecord
+from qstack.layers.app.pairs import PairsRequest
+from qstack.layers.app.qkd import DEFAULT_QBER_THRESHOLD, QkdSession
+from qstack.layers.app.teleport import TeleportSession
 from qstack.layers.link.egp import LinkLayer, LinkUser
 from qstack.layers.link.messages import LinkError, LinkExpire, LinkOk
 from qstack.layers.network.messages import NetCreate, NetDone, NetError, NetOk
@@ -148,9 +153,10 @@ class Network:
         self.network_entities = {
             spec.name: self._network_entity(spec.name) for spec in scenario.nodes
         }
-        self.ledger: dict[str, PairsRequest] = {}
+        self.sessions: dict[str, Session] = {}
+        self._classical_delays: dict[tuple[str, str], int] = {}
         self.apps = {
-            name: PairsApp(name, self.memories[name], entity, self.ledger)
+            name: AppHost(name, self.memories[name], entity, self.sessions, self._send_app)
             for name, entity in self.network_entities.items()
         }
         for name, entity in self.network_entities.items():
@@ -180,7 +186,13 @@ class Network:
             window_ps = delay_ps
             cycle_ps = seconds_to_ps(spec.attempt_prep_s) + window_ps
         station = HeraldingStation(
-            self.sim, name, memories, cycle_ps, window_ps, self.streams.stream(f"station/{name}")
+            self.sim,
+            name,
+            memories,
+            cycle_ps,
+            window_ps,
+            self.streams.stream(f"station/{name}"),
+            spec.intercept_resend,
         )
         settings: FixedSetting | BrightStateSetting
         if spec.model == "abstract":
@@ -306,14 +318,40 @@ class Network:
     def _link_delay_ps(self, a: str, b: str) -> int:
         return self._link_between[frozenset((a, b))].delay_ps
 
-    def _request(self, index: int, spec: RequestSpec) -> PairsRequest:
+    def _send_app(self, sender: str, target: str, message: AppMessage) -> None:
+        """Application messages cross the classical network along the
+        fastest path of fibers."""
+        key = (sender, target)
+        delay = self._classical_delays.get(key)
+        if delay is None:
+            delay = round(
+                nx.shortest_path_length(
+                    self.topology.graph,
+                    sender,
+                    target,
+                    weight=lambda a, b, _: self._link_delay_ps(a, b),
+                )
+            )
+            self._classical_delays[key] = delay
+        if self.tracer is not None:
+            self.tracer.record(TraceRecord(self.sim.now, sender, "app", "send", message, target))
+        self.sim.schedule(delay, self._deliver_app, (sender, target, message))
+
+    def _deliver_app(self, argument: tuple[str, str, AppMessage]) -> None:
+        sender, target, message = argument
+        if self.tracer is not None:
+            self.tracer.record(TraceRecord(self.sim.now, target, "app", "recv", message, sender))
+        self.apps[target].receive(self.sim.now, message)
+
+    def _request(self, index: int, spec: RequestSpec) -> SessionRecord:
         options = self.scenario.network_options(index)
         create = NetCreate(
             remote=spec.dst,
             number=spec.pairs,
             min_fidelity=spec.min_fidelity or 0.0,
             max_time_ps=None if spec.max_time_s is None else seconds_to_ps(spec.max_time_s),
-            type=spec.type,
+            type={"qkd": "measure", "teleport": "keep"}.get(spec.app, spec.type),
+            z_basis_probability=spec.z_basis_probability or 0.5,
             purpose_id=spec.purpose_id,
             priority=spec.priority,
             routing=options.routing,
@@ -329,8 +367,27 @@ class Network:
                     f"{label.format(index=index)}.{kind} = {name!r}: "
                     + str(UnknownPluginError(kind, name, self.registry.names(kind)))
                 )
-        request = PairsRequest(spec.src, spec.dst, create, seconds_to_ps(spec.start_s))
-        self.sim.schedule_at(request.start_ps, self._start_request, request)
+        start_ps = seconds_to_ps(spec.start_s)
+        request: SessionRecord
+        if spec.app == "teleport":
+            rng = self.streams.stream(f"app/teleport/{index}")
+            request = TeleportSession(
+                spec.src, spec.dst, create, start_ps, spec.states or "haar", rng
+            )
+        elif spec.app == "qkd":
+            rng = self.streams.stream(f"app/qkd/{index}")
+            request = QkdSession(
+                spec.src,
+                spec.dst,
+                create,
+                start_ps,
+                rng,
+                qber_threshold=spec.qber_threshold or DEFAULT_QBER_THRESHOLD,
+                classical_attack=spec.classical_attack or "none",
+            )
+        else:
+            request = PairsRequest(spec.src, spec.dst, create, start_ps)
+        self.sim.schedule_at(start_ps, self._start_request, request)
         return request
 
     def fail_node(self, name: str) -> None:
@@ -352,8 +409,8 @@ class Network:
     def _peer_failed(self, entity: LinkLayer) -> None:
         entity.peer_failed(self.sim.now)
 
-    def _start_request(self, request: PairsRequest) -> None:
+    def _start_request(self, request: SessionRecord) -> None:
         now = self.sim.now
         if self.tracer is not None:
             self.tracer.record(TraceRecord(now, request.src, "network", "down", request.create))
-        self.apps[request.src].start(now, request)
+        self.apps[request.src].start(now, cast(Session, request))

@@ -86,8 +86,8 @@ LinkModel = Literal["abstract", "single-click", "double-click"]
 #: Heralded-entanglement models a link may use.
 LINK_MODELS: tuple[str, ...] = typing.get_args(LinkModel)
 
-AppName = Literal["pairs"]
-#: Applications this version can run; the contract lists more ("qkd", "teleport").
+AppName = Literal["pairs", "qkd", "teleport"]
+#: Applications this version can run.
 AVAILABLE_APPS: tuple[str, ...] = typing.get_args(AppName)
 
 # ``strict=True`` so that ``qubits = true`` or ``length_km = "30"`` is an error
@@ -99,6 +99,8 @@ _PosFloat = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)]
 _NonNegFloat = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
 _Prob = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=1)]
 _DarkCount = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, lt=1)]
+_OpenProb = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, lt=1)]
+_Fraction = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)]
 _Alpha = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=0.5)]
 _WernerFidelity = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.25, le=1)]
 _StrictInt = Annotated[int, Field(strict=True)]
@@ -268,6 +270,9 @@ class LinkSpec(BaseModel):
     b: _Name
     length_km: _NonNegFloat
     model: LinkModel
+    # an intercept-resend eavesdropper measuring this fraction of the link's
+    # pairs in a random basis (Z or X) at the station; any model
+    intercept_resend: _Fraction = 0.0
     # physical models
     attenuation_db_per_km: _NonNegFloat = 0.2
     detector_efficiency: _Prob = 0.9
@@ -369,6 +374,12 @@ class RequestSpec(BaseModel):
     cutoff_s: _PosFloat | None = None
     purification: _StrategyName | None = None
     purification_rounds: _Int0 | None = None
+    # qkd only
+    z_basis_probability: _OpenProb | None = None
+    qber_threshold: Annotated[float, Field(strict=True, gt=0.0, lt=0.5)] | None = None
+    classical_attack: Literal["none", "tamper", "forge"] | None = None
+    # teleport only
+    states: Literal["haar", "cardinal"] | None = None
 
     @field_validator("app", mode="before")
     @classmethod
@@ -395,8 +406,29 @@ class RequestSpec(BaseModel):
             )
         if self.purification == "none":
             problems += _rounds_without_protocol(self.purification_rounds, "this request")
+        for app, names in APP_FIELDS.items():
+            if self.app == app:
+                continue
+            for name in names:
+                value = getattr(self, name)
+                if value is not None:
+                    problems.append(
+                        _problem(
+                            _ERR_VALUE,
+                            (name,),
+                            value,
+                            f"only for app = {app!r} (this request has app = {self.app!r})",
+                        )
+                    )
         _raise_problems(type(self).__name__, problems)
         return self
+
+
+#: Request fields that belong to one application.
+APP_FIELDS: dict[str, tuple[str, ...]] = {
+    "qkd": ("z_basis_probability", "qber_threshold", "classical_attack"),
+    "teleport": ("states",),
+}
 
 
 def _rounds_without_protocol(rounds: int | None, whose: str) -> list[InitErrorDetails]:

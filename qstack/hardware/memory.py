@@ -33,6 +33,8 @@ class EntangledPair:
     __slots__ = (
         "bell_index",
         "end_correction",
+        "herald_fidelity",
+        "heralded_index",
         "measured",
         "memories",
         "pair_id",
@@ -57,6 +59,10 @@ class EntangledPair:
         self.qubits = qubits
         self.updated_ps = [created_ps, created_ps]
         self.measured: tuple[int, str, int] | None = None
+        # What the herald announced, fixed at creation: both link ends
+        # report these even if an upper layer acts on the pair in between.
+        self.heralded_index = bell_index
+        self.herald_fidelity = 0.0
         # The Pauli-frame correction an end node applied at delivery: the
         # other end, delivering later, measures fidelity against it.
         self.end_correction = 0

@@ -117,3 +117,22 @@ def bell_diagonal_part(state: PairState) -> BellDiagonal:
     if isinstance(state, BellDiagonal):
         return state
     return BellDiagonal(*state.probabilities())
+
+
+def pauli_noise(state: PairState, k: int, q: float, side: int) -> None:
+    """Apply Pauli ``k`` to qubit ``side`` with probability ``q`` (in place).
+
+    Measuring a qubit in the Z (X) basis and forgetting the result is this
+    channel with k = Z (X) and q = 1/2: an intercept-resend eavesdropper.
+    """
+    if isinstance(state, BellDiagonal):
+        p = state.probabilities()
+        mixed = [(1.0 - q) * p[i] + q * p[i ^ k] for i in range(4)]
+        state.p0, state.p1, state.p2, state.p3 = mixed
+        return
+    if isinstance(state, DensityMatrixPair):
+        flipped = state.copy()
+        flipped.pauli(k, side)
+        state.rho = (1.0 - q) * state.rho + q * flipped.rho
+        return
+    raise TypeError(f"unsupported pair state {type(state).__name__}")

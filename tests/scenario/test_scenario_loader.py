@@ -100,8 +100,8 @@ BAD_CASES: dict[str, list[str]] = {
     "json_top_level_array.json": ["top level must be a table", "not list"],
     "bad_node_name.toml": ["nodes[0].name = 'Aachen'", "[a-z0-9_-]+"],
     "unsupported_app.toml": [
-        "requests[0].app = 'qkd'",
-        "app 'qkd' is not available in this version; available: 'pairs'",
+        "requests[0].app = 'chat'",
+        "app 'chat' is not available in this version; available: 'pairs', 'qkd', 'teleport'",
     ],
     "nodes_as_table.toml": ["nodes = {", "must be a list", "[[nodes]]"],
     "too_few_nodes.toml": ["nodes: must have at least 2 entries (1 given)"],

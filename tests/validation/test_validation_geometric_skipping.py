@@ -61,8 +61,9 @@ class AttemptByAttemptStation(HeraldingStation):
         cycle_ps: int,
         window_ps: int,
         rng: np.random.Generator,
+        intercept_resend: float = 0.0,
     ) -> None:
-        super().__init__(sim, name, memories, cycle_ps, window_ps, rng)
+        super().__init__(sim, name, memories, cycle_ps, window_ps, rng, intercept_resend)
         self._reference_sim = sim
         self._reference_rng = np.random.default_rng(rng.integers(2**63))
 

@@ -241,6 +241,7 @@ class LinkLayer:
         self._next_qseq = 0
         self._armed: _Request | None = None
         self._armed_qubit = -1
+        self._last_served: tuple[int, int] | None = None
         # Kept pairs handed up and not yet freed, by qubit: the only ones
         # that can still EXPIRE. Their lifecycle state is "delivered".
         self._delivered: dict[int, LinkOk] = {}
@@ -402,12 +403,13 @@ class LinkLayer:
         assert item is not None, "herald without an armed attempt"
         qubit = self._armed_qubit
         self._armed = None
+        self._last_served = item.order
         item.delivered += 1
         last = item.delivered == item.create.number  # never for number None
         item.state = _REQUEST_STEP(item.state, LastPairDelivered if last else PairDelivered)
         if last:
             self._forget(item)
-        fidelity = pair.fidelity(now)
+        fidelity = pair.herald_fidelity
         create = item.create
         basis: Basis | None = None
         outcome: Literal[0, 1] | None = None
@@ -425,7 +427,7 @@ class LinkLayer:
             remote=self.peer,
             pair_id=pair.pair_id,
             seq=item.delivered - 1,
-            bell_index=pair.bell_index,
+            bell_index=pair.heralded_index,
             qubit=reported_qubit,
             time_ps=now,
             fidelity=min(fidelity, 1.0),
@@ -491,7 +493,7 @@ class LinkLayer:
             return
         bisect.insort(self._ready, (item.order, item.key))
         armed = self._armed
-        if armed is not None and not self._station.running and armed.order > item.order:
+        if armed is not None and not self._station.running and armed is not self._choose():
             self._disarm(now)
         self._pump(now)
 
@@ -561,6 +563,21 @@ class LinkLayer:
             _PAIR_STEP("delivered", Released)
         self._pump(now)
 
+    def _choose(self) -> _Request:
+        """The request to attempt for next: round robin, pair by pair, among
+        the ready requests of the best priority, so that requests sharing
+        the link all progress. Both ends see the same ready requests and the
+        same heralds, so they choose alike."""
+        ready = self._ready
+        best_priority = ready[0][0][0]
+        last = self._last_served
+        for order, key in ready:
+            if order[0] != best_priority:
+                break
+            if last is None or order > last:
+                return self._requests[key]
+        return self._requests[ready[0][1]]
+
     def _pump(self, now: int) -> None:
         """Arm the physical layer for the queue head, if idle and memory allows."""
         if self._armed is not None or not self._ready or self.state == "down":
@@ -570,7 +587,7 @@ class LinkLayer:
         qubit = self._memory.allocate(self._holder)
         if qubit is None:
             return
-        item = self._requests[self._ready[0][1]]
+        item = self._choose()
         self._armed = item
         self._armed_qubit = qubit
         self._station.attempt(self.side, now, Attempt(item.key, qubit, item.setting))

@@ -27,6 +27,7 @@ NetErrorReason = Literal[
     "resource_shortage",  # a node on the path cannot hold what the circuit needs
     "torn_down",  # a fault on the path ended the circuit
     "invalid",  # the request cannot be served as asked (e.g. nested swapping on 3 links)
+    "stalled",  # nothing could happen any more: circuits hold the memory others wait for
 ]
 Purification = Literal["none", "bbpssw", "dejmps"]
 PluginName = Annotated[str, Field(pattern=r"^[a-z0-9_.:-]+$")]
@@ -48,6 +49,9 @@ class NetCreate(Primitive):
     cutoff_ps: int | None = Field(default=None, gt=0)
     purification: Purification = "none"
     purification_rounds: int = Field(default=0, ge=0)
+    z_basis_probability: float = Field(
+        default=0.5, gt=0.0, lt=1.0, description="measure type: chance of Z, else X"
+    )
 
 
 class NetOk(Primitive):

@@ -224,6 +224,10 @@ class _Circuit:
         # otherwise the link requests run until the circuit cancels them.
         exact = request.cutoff_ps is None and self.target_level == 0
         self.link_pairs: int | None = request.number if exact else None
+        # The source decides which end-to-end pairs count (PAIR_COMMIT) when
+        # pairs can be lost on the way or a deadline can cut the request
+        # while the news of a pair is still travelling to one end.
+        self.commit = not exact or request.max_time_ps is not None
         self.link_counts: dict[tuple[str, str, int], int] = {}
         # The Werner parameter of the request's minimum, shared equally by
         # the hops (with purification the links may start lower: no minimum).
@@ -454,8 +458,11 @@ class NetworkLayer:
         circuit = _Circuit(circuit_id, src, path, position, request, deadline_ps, offsets)
         self._circuits[circuit_id] = circuit
         if deadline_ps is not None:
+            # The destination waits until every commit the source sent
+            # before its deadline has arrived.
+            grace = offsets[-1] + 1 if position == len(path) - 1 else 0
             circuit.deadline_timer = self._set_timer(
-                max(deadline_ps - now, 0), self._on_deadline, circuit
+                max(deadline_ps + grace - now, 0), self._on_deadline, circuit
             )
         fire(self, NETWORK_ENTITY.name, CircuitOpened)
         return circuit
@@ -618,6 +625,12 @@ class NetworkLayer:
             "fidelity_unreachable" if error.reason == "unsupported_fidelity" else "torn_down"
         )
         self._fail(now, circuit, reason, f"link {self.node}-{error.remote}: {error.detail}")
+
+    def abort(self, now: int, request_id: str, reason: NetErrorReason, detail: str) -> None:
+        """End a request this node is the source of, everywhere on its path."""
+        circuit = self._circuits.get(request_id)
+        if circuit is not None and not circuit.ended:
+            self._fail(now, circuit, reason, detail)
 
     def node_failed(self, now: int) -> None:
         """Fault: this node crashed. Its circuits end here without a word to
@@ -903,7 +916,7 @@ class NetworkLayer:
             return
         if circuit.position == 0:
             self._deliver_at_source(now, circuit, segment)
-        elif circuit.link_pairs is not None:
+        elif not circuit.commit:
             # Every end-to-end pair counts: nothing for the source to decide.
             pair_id = f"{segment.partner_handle}~{segment.handle}"
             self._deliver_at_destination(now, circuit, segment, pair_id)
@@ -919,10 +932,10 @@ class NetworkLayer:
     def _deliver_at_source(self, now: int, circuit: _Circuit, segment: _Segment) -> None:
         request = circuit.request
         pair_id = f"{segment.handle}~{segment.partner_handle}"
-        if circuit.link_pairs is None:
-            # Pairs may be lost on the way (cutoff, purification), so the
-            # link requests overshoot: the source picks the pairs that count,
-            # young enough to still be held at the destination when it hears.
+        if circuit.commit:
+            # The source picks the pairs that count: young enough to still be
+            # held at the destination when it hears (cutoff), and no more
+            # than asked for (lost pairs make the link requests overshoot).
             travel = circuit.offsets_ps[-1]
             cutoff = request.cutoff_ps
             fresh = cutoff is None or now + travel - segment.birth_ps < cutoff
@@ -981,7 +994,7 @@ class NetworkLayer:
         outcome: Literal[0, 1] | None = None
         qubit: int | None = segment.qubit
         if circuit.request.type == "measure":
-            basis = "Z" if self._rng.random() < 0.5 else "X"
+            basis = "Z" if self._rng.random() < circuit.request.z_basis_probability else "X"
             outcome = pair.measure_side(now, self._side_of(pair, segment.qubit), basis, self._rng)
             self._memory.release(now, segment.qubit, self.holder)
             qubit = None

@@ -24,7 +24,7 @@ from qstack.hardware.memory import EntangledPair, Memory
 from qstack.physics.bell import BellDiagonal
 from qstack.physics.density import DensityMatrixPair
 from qstack.physics.heralding import HeraldingModel
-from qstack.physics.state import PairState
+from qstack.physics.state import PairState, pauli_noise
 from qstack.sim.kernel import Simulator, Timer
 
 
@@ -101,6 +101,7 @@ class HeraldingStation:
         cycle_ps: int,
         window_ps: int,
         rng: np.random.Generator,
+        intercept_resend: float = 0.0,
     ) -> None:
         if cycle_ps < 0 or window_ps < 0 or window_ps > max(cycle_ps, 0):
             raise ValueError(
@@ -112,6 +113,8 @@ class HeraldingStation:
         self.window_ps = window_ps
         self.attempts = 0
         self.successes = 0
+        self.intercept_resend = intercept_resend
+        self.intercepted = 0
         self._sim = sim
         self._memories = memories
         self._dense = any(memory.noise.needs_density_matrix for memory in memories)
@@ -173,6 +176,15 @@ class HeraldingStation:
         index = model.outcomes[0]
         return self.delivered_fidelity(model.heralded_state(index), index)
 
+    def _intercept(self, state: PairState) -> None:
+        """An eavesdropper measures the photon bound for node b in Z or X
+        (at random) and resends one in the state it found: on average over
+        its results that is the channel rho -> (rho + P rho P) / 2 on b's
+        qubit, P = Z for a Z measurement, X for an X one."""
+        self.intercepted += 1
+        pauli = 2 if self._uniforms.next() <= 0.5 else 1
+        pauli_noise(state, pauli, 0.5, 1)
+
     def _represent(self, state: BellDiagonal) -> PairState:
         """The Bell-diagonal fast path, unless a memory's noise leaves it."""
         return DensityMatrixPair.from_bell_diagonal(state) if self._dense else state
@@ -200,15 +212,19 @@ class HeraldingStation:
         )
         armed_a, armed_b = self._armed
         assert armed_a is not None and armed_b is not None
+        state = self._represent(model.heralded_state(index))
+        if self.intercept_resend and self._uniforms.next() <= self.intercept_resend:
+            self._intercept(state)
         pair = EntangledPair(
             self._next_pair_id,
-            self._represent(model.heralded_state(index)),
+            state,
             index,
             self._memories,
             (armed_a.qubit, armed_b.qubit),
             now - self.window_ps,
         )
         self._next_pair_id += 1
+        pair.herald_fidelity = pair.fidelity(now)
         self._memories[0].pairs[armed_a.qubit] = pair
         self._memories[1].pairs[armed_b.qubit] = pair
         self._armed[0] = self._armed[1] = None

@@ -1,0 +1,162 @@
+"""The numbered clauses of ``specs/link.md`` and ``specs/network.md``, one place.
+
+Clause ids are stable (h2spec style, ``layer/section.item``); each has a
+level (MUST or SHOULD), its text and the check that decides it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from qstack.conformance import checks
+
+Level = Literal["MUST", "SHOULD"]
+Layer = Literal["link", "network"]
+LAYERS: tuple[Layer, ...] = ("link", "network")
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One invariant of a layer contract."""
+
+    id: str
+    layer: Layer
+    level: Level
+    text: str
+    check: Callable[[Any], list[checks.Violation]]
+
+
+LINK_CLAUSES: tuple[Clause, ...] = (
+    Clause(
+        "link/3.1",
+        "link",
+        "MUST",
+        "Every CREATE ends (all its OKs, an ERROR, or cancelled) by its max_time "
+        "(the peer end: or at once if it hears of it later).",
+        checks.check_link_3_1,
+    ),
+    Clause(
+        "link/3.2",
+        "link",
+        "MUST",
+        "Both ends report the same pair_id, bell_index, seq and time for each pair "
+        "(and these are the heralded pair's).",
+        checks.check_link_3_2,
+    ),
+    Clause(
+        "link/3.3",
+        "link",
+        "MUST",
+        "A memory qubit is never held by two pairs or holders at once, and every "
+        "OK'd qubit is one the reporting end holds (handed to the upper layer).",
+        checks.check_link_3_3,
+    ),
+    Clause(
+        "link/3.4",
+        "link",
+        "MUST",
+        "OK.fidelity is the true fidelity of the pair with the reported Bell state at "
+        "the time of the OK, and is >= the request's min_fidelity.",
+        checks.check_link_3_4,
+    ),
+    Clause(
+        "link/3.5",
+        "link",
+        "SHOULD",
+        "Attempts and OKs for a request happen only after both ends queued it.",
+        checks.check_link_3_5,
+    ),
+    Clause(
+        "link/3.6",
+        "link",
+        "MUST",
+        "After a request ends, every qubit it used is freed or handed up.",
+        checks.check_link_3_6,
+    ),
+    Clause(
+        "link/3.7",
+        "link",
+        "MUST",
+        "Every CREATE gets an answer (no silently dropped request).",
+        checks.check_link_3_7,
+    ),
+)
+
+NETWORK_CLAUSES: tuple[Clause, ...] = (
+    Clause(
+        "net/4.1",
+        "network",
+        "MUST",
+        "Every NET_CREATE ends in NET_DONE at both ends or NET_ERROR within max_time "
+        "(the far end: plus the classical delay from the source).",
+        checks.check_net_4_1,
+    ),
+    Clause(
+        "net/4.2",
+        "network",
+        "MUST",
+        "Both ends report the same set of pair_ids.",
+        checks.check_net_4_2,
+    ),
+    Clause(
+        "net/4.3",
+        "network",
+        "MUST",
+        "Every request's memory is freed when it ends.",
+        checks.check_net_4_3,
+    ),
+    Clause(
+        "net/4.4",
+        "network",
+        "MUST",
+        "Delivered pairs are Phi+ after correction: NET_OK.bell_index = 0 and the true "
+        "state's fidelity with Phi+ equals NET_OK.fidelity.",
+        checks.check_net_4_4,
+    ),
+    Clause(
+        "net/4.5",
+        "network",
+        "MUST",
+        "No delivered pair is older than the request's cutoff.",
+        checks.check_net_4_5,
+    ),
+)
+
+CLAUSES: dict[Layer, tuple[Clause, ...]] = {"link": LINK_CLAUSES, "network": NETWORK_CLAUSES}
+
+
+def clause(clause_id: str) -> Clause:
+    """The clause with this id; KeyError naming the known ids otherwise."""
+    for clauses in CLAUSES.values():
+        for item in clauses:
+            if item.id == clause_id:
+                return item
+    known = ", ".join(c.id for cs in CLAUSES.values() for c in cs)
+    raise KeyError(f"unknown clause {clause_id!r}; known: {known}")
+
+
+def select(layer: Layer, pattern: str | None = None) -> tuple[Clause, ...]:
+    """The layer's clauses whose id matches ``pattern`` (glob, or id prefix)."""
+    clauses = CLAUSES[layer]
+    if pattern is None:
+        return clauses
+    if any(ch in pattern for ch in "*?["):
+        return tuple(c for c in clauses if fnmatch.fnmatchcase(c.id, pattern))
+    return tuple(
+        c
+        for c in clauses
+        if c.id == pattern
+        or c.id.startswith(pattern.rstrip("/") + "/")
+        or c.id.startswith(pattern + ".")
+    )
+
+
+def run_checks(clauses: Sequence[Clause], observations: object) -> list[checks.Violation]:
+    """Every violation of ``clauses`` in one run's observations."""
+    found: list[checks.Violation] = []
+    for item in clauses:
+        found.extend(item.check(observations))
+    return found

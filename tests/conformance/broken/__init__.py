@@ -1,0 +1,1 @@
+"""Deliberately broken layers, each breaking one clause of its contract."""

@@ -1,0 +1,126 @@
+"""Link layers that each break one clause of the link contract.
+
+Each subclasses the built-in :class:`LinkLayer` and changes as little as
+possible, so the clause named in its docstring is the one that must fail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qstack.layers.link.egp import LinkLayer, LinkUser, SettingChooser
+from qstack.layers.link.messages import LinkCreate, LinkError, LinkErrorReason, LinkExpire, LinkOk
+from qstack.layers.physical.station import AttemptSetting
+
+
+class _Rewriting:
+    """A user proxy that rewrites each OK on its way up."""
+
+    def __init__(self, inner: LinkUser, layer: LinkLayer) -> None:
+        self._inner = inner
+        self._layer = layer
+
+    def rewrite(self, ok: LinkOk) -> LinkOk:
+        return ok
+
+    def link_ok(self, now: int, ok: LinkOk) -> None:
+        self._inner.link_ok(now, self.rewrite(ok))
+
+    def link_error(self, now: int, error: LinkError) -> None:
+        self._inner.link_error(now, error)
+
+    def link_expire(self, now: int, expire: LinkExpire) -> None:
+        self._inner.link_expire(now, expire)
+
+
+class _ShiftIds(_Rewriting):
+    def rewrite(self, ok: LinkOk) -> LinkOk:
+        return ok.model_copy(update={"pair_id": ok.pair_id + 1000})
+
+
+class MismatchedPairIdLink(LinkLayer):
+    """link/3.2: the ``b`` end reports every pair under another pair id."""
+
+    def bind(self, user: LinkUser) -> None:
+        super().bind(_ShiftIds(user, self) if self.side == 1 else user)
+
+
+class LeakyLink(LinkLayer):
+    """link/3.6: a request ending in ERROR while attempting keeps its qubit."""
+
+    def _end(
+        self, now: int, item: Any, trigger: type, reason: LinkErrorReason, detail: str
+    ) -> None:
+        if self._armed is item:
+            self._station.cancel(self.side, now)
+            self._armed = None  # ... and never releases self._armed_qubit
+        super()._end(now, item, trigger, reason, detail)
+
+
+class SilentLink(LinkLayer):
+    """link/3.7: a CREATE without max_time is silently dropped (never answered).
+
+    Requests with a deadline are served normally, so link/3.1 cannot see it.
+    """
+
+    def create(self, now: int, request: LinkCreate) -> int:
+        if request.max_time_ps is None:
+            create_id = self._next_create_id
+            self._next_create_id += 1
+            return create_id
+        return super().create(now, request)
+
+
+class _Inflate(_Rewriting):
+    def rewrite(self, ok: LinkOk) -> LinkOk:
+        return ok.model_copy(update={"fidelity": min(1.0, ok.fidelity + 0.02)})
+
+
+class InflatedFidelityLink(LinkLayer):
+    """link/3.4: reports each pair's fidelity a little higher than it is."""
+
+    def bind(self, user: LinkUser) -> None:
+        super().bind(_Inflate(user, self))
+
+
+class _AlwaysServe:
+    """Settings that accept any min_fidelity with the link's one setting."""
+
+    def __init__(self, inner: SettingChooser) -> None:
+        self._inner = inner
+
+    def setting_for(self, min_fidelity: float) -> AttemptSetting | None:
+        return self._inner.setting_for(0.0)
+
+
+class _ClaimMinimum(_Rewriting):
+    def __init__(self, inner: LinkUser, layer: LinkLayer, wanted: dict[tuple[str, int], float]):
+        super().__init__(inner, layer)
+        self._wanted = wanted
+
+    def rewrite(self, ok: LinkOk) -> LinkOk:
+        wanted = self._wanted.get((ok.origin, ok.create_id), 0.0)
+        return ok.model_copy(update={"fidelity": max(ok.fidelity, wanted)})
+
+
+class OverpromisingLink(LinkLayer):
+    """link/3.4: accepts a min_fidelity the link cannot reach and reports
+    pairs below it as meeting it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["settings"] = _AlwaysServe(kwargs["settings"])
+        super().__init__(**kwargs)
+        self._wanted: dict[tuple[str, int], float] = {}
+
+    def bind(self, user: LinkUser) -> None:
+        super().bind(_ClaimMinimum(user, self, self._wanted))
+
+    def create(self, now: int, request: LinkCreate) -> int:
+        self._wanted[(self.node, self.next_create_id)] = request.min_fidelity
+        return super().create(now, request)
+
+    def receive(self, now: int, message: Any) -> None:
+        request = getattr(message, "request", None)
+        if isinstance(request, LinkCreate):
+            self._wanted[(message.origin, message.create_id)] = request.min_fidelity
+        super().receive(now, message)

@@ -1,0 +1,204 @@
+"""The specs and JSON Schemas stay in step with the code."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import qstack.layers.link.messages as link_messages
+import qstack.layers.network.messages as network_messages
+from qstack.diagrams import LAYER_TABLES
+from qstack.messages import Message
+from qstack.schemas import (
+    MESSAGE_MODELS,
+    REGENERATE_SCHEMAS,
+    REGENERATE_SPEC_TABLES,
+    SPEC_FILES,
+    TRACE_RECORD_SCHEMA,
+    generate_schemas,
+    generated_block,
+    main,
+    message_kind,
+    render_spec_tables,
+    update_spec_text,
+    write_schemas,
+)
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+SCHEMA_DIR = SPECS / "schemas"
+LAYER_SPECS = ("physical", "link", "network", "application")
+CLAUSE_PREFIX = {"physical": "phys/2", "link": "link/3", "network": "net/4", "application": "app/5"}
+
+
+def test_schema_files_match_the_models() -> None:
+    expected = generate_schemas()
+    present = {path.name: path.read_text(encoding="utf-8") for path in SCHEMA_DIR.glob("*.json")}
+    hint = f"specs/schemas is out of date with the message models; regenerate: {REGENERATE_SCHEMAS}"
+    assert sorted(present) == sorted(expected), hint
+    stale = [name for name, text in expected.items() if present[name] != text]
+    assert not stale, f"{hint} (stale: {', '.join(stale)})"
+
+
+def test_generation_is_deterministic_and_ends_with_newline() -> None:
+    first, second = generate_schemas(), generate_schemas()
+    assert first == second
+    for name, text in first.items():
+        assert text.endswith("}\n"), name
+        assert json.loads(text)["$id"] == name
+
+
+def test_write_schemas_writes_what_generate_returns(tmp_path: Path) -> None:
+    written = write_schemas(tmp_path / "out")
+    assert {path.name for path in written} == set(generate_schemas())
+    assert main([str(tmp_path / "again")]) == 0
+    for name, text in generate_schemas().items():
+        assert (tmp_path / "again" / name).read_text(encoding="utf-8") == text
+
+
+def test_every_message_class_is_listed_once_with_a_unique_kind() -> None:
+    for layer, module in (("link", link_messages), ("network", network_messages)):
+        defined = {
+            cls
+            for _, cls in inspect.getmembers(module, inspect.isclass)
+            if issubclass(cls, Message) and cls.__module__ == module.__name__
+        }
+        assert defined == set(MESSAGE_MODELS[layer]), layer
+    kinds = [message_kind(model) for models in MESSAGE_MODELS.values() for model in models]
+    assert len(kinds) == len(set(kinds))
+
+
+def test_trace_record_schema_covers_every_message() -> None:
+    schema = json.loads(generate_schemas()[TRACE_RECORD_SCHEMA])
+    message = schema["properties"]["message"]
+    kinds = [message_kind(model) for models in MESSAGE_MODELS.values() for model in models]
+    assert message["properties"]["kind"]["enum"] == kinds
+    assert len(message["oneOf"]) == len(kinds)
+    for branch in message["oneOf"]:
+        name = branch["$ref"].removeprefix("#/$defs/")
+        assert name in schema["$defs"]
+    assert schema["required"] == ["time_ps", "node", "layer", "direction", "peer", "message"]
+    assert set(schema["properties"]["layer"]["enum"]) == set(MESSAGE_MODELS)
+
+
+@pytest.mark.parametrize("layer", sorted(SPEC_FILES))
+def test_generated_spec_tables_match_the_code(layer: str) -> None:
+    text = (SPECS / SPEC_FILES[layer]).read_text(encoding="utf-8")
+    block = generated_block(text, layer)
+    assert block is not None, (
+        f"specs/{SPEC_FILES[layer]} lacks the generated:{layer}-tables markers"
+    )
+    assert block == render_spec_tables(layer), (
+        f"the state-machine tables in specs/{SPEC_FILES[layer]} differ from "
+        f"qstack.diagrams.LAYER_TABLES[{layer!r}]; regenerate: {REGENERATE_SPEC_TABLES}"
+    )
+
+
+def test_rendered_tables_list_every_row_and_diagram() -> None:
+    for layer, tables in LAYER_TABLES.items():
+        rendered = render_spec_tables(layer)
+        assert rendered.count("```mermaid") == len(tables)
+        for table in tables:
+            assert table.mermaid().rstrip("\n") in rendered
+            for row in table.transitions:
+                assert f"| `{row.source}` | `{row.trigger_name}` | `{row.dest}` |" in rendered
+
+
+def test_update_spec_text_replaces_only_the_block() -> None:
+    start, end = "<!-- generated:link-tables:start -->", "<!-- generated:link-tables:end -->"
+    text = f"intro\n{start}\nold\n{end}\nend\n"
+    updated = update_spec_text(text, "link")
+    assert updated.startswith("intro\n") and updated.endswith("end\n")
+    assert generated_block(updated, "link") == render_spec_tables("link")
+    assert update_spec_text(updated, "link") == updated
+    with pytest.raises(ValueError, match="markers"):
+        update_spec_text("no markers here", "link")
+    with pytest.raises(KeyError):
+        render_spec_tables("physical")
+
+
+def _field_table(text: str, kind: str) -> list[str] | None:
+    """Field names of the first table under the ``### KIND`` heading."""
+    match = re.search(rf"^### {re.escape(kind)}\b.*$", text, re.MULTILINE)
+    if match is None:
+        return None
+    rest = text[match.end() :]
+    following = re.search(r"^#{2,3} ", rest, re.MULTILINE)
+    section = rest[: following.start()] if following else rest
+    return re.findall(r"^\| `([a-z_]+)` \|", section, re.MULTILINE)
+
+
+@pytest.mark.parametrize("layer", sorted(MESSAGE_MODELS))
+def test_every_message_field_is_documented(layer: str) -> None:
+    text = (SPECS / f"{layer}.md").read_text(encoding="utf-8")
+    for model in MESSAGE_MODELS[layer]:
+        kind = message_kind(model)
+        fields = _field_table(text, kind)
+        assert fields is not None, f"specs/{layer}.md has no '### {kind}' section"
+        assert fields == list(model.model_fields), (
+            f"specs/{layer}.md, {kind}: documented fields {fields} "
+            f"!= the model's {list(model.model_fields)}"
+        )
+        properties = model.model_json_schema()["properties"]
+        for name in fields:
+            row = re.search(rf"^### {kind}\b(?:.|\n)*?^\| `{name}` \|(.*)$", text, re.MULTILINE)
+            assert row is not None
+            for value in _enum_values(properties[name]):
+                if (
+                    name != "kind"
+                    and " as " not in row.group(1)
+                    and "reason, or" not in row.group(1)
+                ):
+                    cell = row.group(1)
+                    assert f"`{value}`" in cell or f'"{value}"' in cell, (
+                        f"specs/{layer}.md, {kind}.{name}: value {value!r} is not documented"
+                    )
+
+
+def _enum_values(schema: dict[str, Any]) -> list[str]:
+    """The string values a field's schema enumerates (through anyOf)."""
+    values: list[str] = []
+    for option in [schema, *schema.get("anyOf", [])]:
+        values += [value for value in option.get("enum", []) if isinstance(value, str)]
+    return values
+
+
+_CLAUSE = re.compile(r"^\| ([a-z]+/\d+\.\d+) \| (MUST|SHOULD) \| (.+) \| (.+) \|$", re.MULTILINE)
+
+
+@pytest.mark.parametrize("layer", LAYER_SPECS)
+def test_invariants_have_stable_well_formed_ids(layer: str) -> None:
+    text = (SPECS / f"{layer}.md").read_text(encoding="utf-8")
+    clauses = _CLAUSE.findall(text)
+    assert clauses, f"specs/{layer}.md lists no invariants"
+    ids = [clause[0] for clause in clauses]
+    assert len(ids) == len(set(ids)), "duplicate clause id"
+    prefix = CLAUSE_PREFIX[layer]
+    numbers = []
+    for clause_id, _level, _text, checked in clauses:
+        assert clause_id.startswith(prefix + "."), clause_id
+        numbers.append(int(clause_id.rsplit(".", 1)[1]))
+        assert re.search(r"\b(trace|state|stats|report)\b", checked), clause_id
+    assert numbers == list(range(1, len(numbers) + 1)), "clause numbers in order, no gaps"
+
+
+def test_the_clauses_the_conformance_kit_relies_on_exist() -> None:
+    text = "".join((SPECS / f"{layer}.md").read_text(encoding="utf-8") for layer in LAYER_SPECS)
+    found = dict((clause[0], clause[1]) for clause in _CLAUSE.findall(text))
+    for clause_id in ("link/3.1", "link/3.2", "link/3.3", "link/3.4", "link/3.6", "net/4.1"):
+        assert found[clause_id] == "MUST"
+    assert found["link/3.5"] == "SHOULD"
+
+
+def test_trace_spec_documents_every_record_field() -> None:
+    text = (SPECS / "trace.md").read_text(encoding="utf-8")
+    schema = json.loads(generate_schemas()[TRACE_RECORD_SCHEMA])
+    for field in schema["properties"]:
+        assert f"| `{field}` |" in text, field
+    for models in MESSAGE_MODELS.values():
+        for model in models:
+            assert message_kind(model) in text
