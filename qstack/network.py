@@ -8,6 +8,7 @@ the tracer when there is one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,8 +19,8 @@ from qstack.layers.app.base import AppHost, AppMessage, Session, SessionRecord
 from qstack.layers.app.pairs import PairsRequest
 from qstack.layers.app.qkd import DEFAULT_QBER_THRESHOLD, QkdSession
 from qstack.layers.app.teleport import TeleportSession
-from qstack.layers.link.egp import LinkLayer, LinkUser
-from qstack.layers.link.messages import LinkError, LinkExpire, LinkOk
+from qstack.layers.link.egp import LinkLayer, LinkService, LinkUser
+from qstack.layers.link.messages import LinkCancel, LinkCreate, LinkError, LinkExpire, LinkOk
 from qstack.layers.network.messages import NetCreate, NetDone, NetError, NetOk
 from qstack.layers.network.policies import SwapPolicy
 from qstack.layers.network.qnp import NetworkLayer, NetworkUser
@@ -99,6 +100,31 @@ class _TracedLinkUser(_Traced):
     def link_expire(self, now: int, expire: LinkExpire) -> None:
         self._record(now, expire)
         self._inner.link_expire(now, expire)
+
+
+class _TracedLinkService:
+    """Records every request going down to a link entity."""
+
+    def __init__(self, node: str, inner: LinkLayer, tracer: Tracer) -> None:
+        self._node = node
+        self._inner = inner
+        self._tracer = tracer
+
+    @property
+    def capacity(self) -> int:
+        return self._inner.capacity
+
+    @property
+    def next_create_id(self) -> int:
+        return self._inner.next_create_id
+
+    def create(self, now: int, request: LinkCreate) -> int:
+        self._tracer.record(TraceRecord(now, self._node, "link", "down", request))
+        return self._inner.create(now, request)
+
+    def cancel(self, now: int, request: LinkCancel) -> None:
+        self._tracer.record(TraceRecord(now, self._node, "link", "down", request))
+        self._inner.cancel(now, request)
 
 
 class _TracedNetworkUser(_Traced):
@@ -297,7 +323,7 @@ class Network:
         return NetworkLayer(
             node=node,
             memory=self.memories[node],
-            links=self.link_entities[node],
+            links=self._link_services(node),
             topology=self.topology,
             routers=lambda name: cast(RoutingStrategy, self.plugin("routing", name)),
             swap_policies=lambda name: cast(SwapPolicy, self.plugin("swap_policy", name)),
@@ -306,6 +332,13 @@ class Network:
             link_delay_ps=self._link_delay_ps,
             rng=self.streams.stream(f"network/{node}"),
         )
+
+    def _link_services(self, node: str) -> Mapping[str, LinkService]:
+        entities = self.link_entities[node]
+        tracer = self.tracer
+        if tracer is None:
+            return entities
+        return {peer: _TracedLinkService(node, entity, tracer) for peer, entity in entities.items()}
 
     def _deliver_network(self, argument: tuple[str, str, PeerMessage]) -> None:
         sender, target, message = argument

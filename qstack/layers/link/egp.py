@@ -145,6 +145,24 @@ class LinkUser(Protocol):
     def link_expire(self, now: int, expire: LinkExpire) -> None: ...
 
 
+class LinkService(Protocol):
+    """The link layer as the layer above sees it on one node, for one link."""
+
+    @property
+    def capacity(self) -> int:
+        """Most qubits the link may fill at this node at once."""
+        ...
+
+    @property
+    def next_create_id(self) -> int:
+        """The id the next CREATE will get."""
+        ...
+
+    def create(self, now: int, request: LinkCreate) -> int: ...
+
+    def cancel(self, now: int, request: LinkCancel) -> None: ...
+
+
 class SettingChooser(Protocol):
     """The physical layer's answer to: how do we attempt for this fidelity?"""
 

@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import collections
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Literal, Protocol, cast
 
 import numpy as np
 
 from qstack.fsm.table import StateTable, Transition, fire
 from qstack.hardware.memory import EntangledPair, Memory
-from qstack.layers.link.egp import LinkLayer
+from qstack.layers.link.egp import LinkService
 from qstack.layers.link.messages import (
     Basis,
     LinkCancel,
@@ -266,7 +266,7 @@ class NetworkLayer:
         self,
         node: str,
         memory: Memory,
-        links: dict[str, LinkLayer],
+        links: Mapping[str, LinkService],
         topology: Topology,
         routers: Callable[[str], RoutingStrategy],
         swap_policies: Callable[[str], SwapPolicy],
