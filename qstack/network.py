@@ -15,7 +15,7 @@ from typing import Any, cast
 import networkx as nx
 
 from qstack.hardware.memory import Memory
-from qstack.layers.app.base import AppHost, AppMessage, Session, SessionRecord
+from qstack.layers.app.base import AppHost, AppMessage, SessionRecord
 from qstack.layers.app.pairs import PairsRequest
 from qstack.layers.app.qkd import DEFAULT_QBER_THRESHOLD, QkdSession
 from qstack.layers.app.teleport import TeleportSession
@@ -179,7 +179,7 @@ class Network:
         self.network_entities = {
             spec.name: self._network_entity(spec.name) for spec in scenario.nodes
         }
-        self.sessions: dict[str, Session] = {}
+        self.sessions: dict[str, SessionRecord] = {}
         self._classical_delays: dict[tuple[str, str], int] = {}
         self.apps = {
             name: AppHost(name, self.memories[name], entity, self.sessions, self._send_app)
@@ -446,4 +446,4 @@ class Network:
         now = self.sim.now
         if self.tracer is not None:
             self.tracer.record(TraceRecord(now, request.src, "network", "down", request.create))
-        self.apps[request.src].start(now, cast(Session, request))
+        self.apps[request.src].start(now, request)

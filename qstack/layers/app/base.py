@@ -10,8 +10,9 @@ travel over the classical network with its real delay.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Literal, Protocol
+from typing import Literal
 
 from pydantic import Field
 
@@ -32,29 +33,6 @@ class AppMessage(PeerMessage):
 SendApp = Callable[[str, str, AppMessage], None]
 
 
-class Session(Protocol):
-    """One request's application, both ends of it."""
-
-    app: str
-    src: str
-    dst: str
-    create: NetCreate
-    start_ps: int
-    status: SessionStatus
-    request_id: str
-
-    @property
-    def finished(self) -> bool: ...
-
-    def net_ok(self, host: AppHost, now: int, ok: NetOk) -> None: ...
-
-    def net_done(self, host: AppHost, now: int, done: NetDone) -> None: ...
-
-    def net_error(self, host: AppHost, now: int, error: NetError) -> None: ...
-
-    def receive(self, host: AppHost, now: int, message: AppMessage) -> None: ...
-
-
 class AppHost:
     """The application entity of one node: routes primitives to sessions."""
 
@@ -65,7 +43,7 @@ class AppHost:
         node: str,
         memory: Memory,
         network: NetworkLayer,
-        sessions: dict[str, Session],
+        sessions: dict[str, SessionRecord],
         send_app: SendApp,
     ) -> None:
         self.node = node
@@ -74,7 +52,7 @@ class AppHost:
         self._sessions = sessions
         self._send_app = send_app
 
-    def start(self, now: int, session: Session) -> None:
+    def start(self, now: int, session: SessionRecord) -> None:
         """Issue the session's NET_CREATE from this node (its source)."""
         session.request_id = self._network.next_request_id
         self._sessions[session.request_id] = session
@@ -100,11 +78,12 @@ class AppHost:
         self._sessions[message.request_id].receive(self, now, message)
 
 
-class SessionRecord:
-    """What every session reports: status, timing, pairs delivered at both
-    ends, their source-reported fidelity and latency."""
+class SessionRecord(ABC):
+    """One request's application, both ends of it, and what every session
+    reports: status, timing, pairs delivered at both ends, their
+    source-reported fidelity and latency."""
 
-    app = "pairs"
+    app = ""
 
     def __init__(self, src: str, dst: str, create: NetCreate, start_ps: int) -> None:
         self.src = src
@@ -154,5 +133,15 @@ class SessionRecord:
         status: SessionStatus = "expired" if error.reason == "timeout" else "error"
         self.finish(now, status, f"{error.reason}: {error.detail}")
 
+    @abstractmethod
+    def net_ok(self, host: AppHost, now: int, ok: NetOk) -> None: ...
+
+    @abstractmethod
+    def net_done(self, host: AppHost, now: int, done: NetDone) -> None: ...
+
+    @abstractmethod
+    def net_error(self, host: AppHost, now: int, error: NetError) -> None: ...
+
     def receive(self, host: AppHost, now: int, message: AppMessage) -> None:
+        """A message from the other end (apps without messages get none)."""
         raise TypeError(f"{self.app} session: unexpected {type(message).__name__}")

@@ -170,7 +170,7 @@ class TeleportSession(SessionRecord):
             TeleportCorrection(request_id=self.request_id, pair_id=ok.pair_id, outcome=outcome),
         )
 
-    def receive(self, host: AppHost, now: int, message: object) -> None:
+    def receive(self, host: AppHost, now: int, message: AppMessage) -> None:
         assert isinstance(message, TeleportCorrection)
         self._bits[message.pair_id] = message.outcome
         self._try_receive(host, now, message.pair_id)
