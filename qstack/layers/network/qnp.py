@@ -694,9 +694,9 @@ class NetworkLayer:
         if circuit.segments.get(segment.handle) is not segment:
             return
         segment.timer = None
-        self._send(
+        self._tell(
             circuit,
-            circuit.path.index(segment.partner),
+            segment.partner,
             SegmentDiscarded(circuit=circuit.id, handle=segment.partner_handle),
         )
         self._drop(now, circuit, segment)
@@ -708,18 +708,15 @@ class NetworkLayer:
             return
         swapped = circuit.swapped.get(handle)
         if swapped is not None:
-            self._send(
+            self._tell(
                 circuit,
-                circuit.path.index(swapped.partner),
+                swapped.partner,
                 SegmentDiscarded(circuit=circuit.id, handle=swapped.partner_handle),
             )
 
     def _drop(self, now: int, circuit: _Circuit, segment: _Segment) -> None:
         """Forget a segment and free its qubit."""
-        del circuit.segments[segment.handle]
-        if segment.timer is not None:
-            segment.timer.cancel()
-            segment.timer = None
+        self._unhold(circuit, segment)
         for queue in (
             circuit.ready[segment.side],
             circuit.purifying.get((segment.side, segment.level), []),
@@ -839,17 +836,15 @@ class NetworkLayer:
         joined.memories[0].pairs[joined.qubits[0]] = joined
         joined.memories[1].pairs[joined.qubits[1]] = joined
         for segment in (left, right):
-            del circuit.segments[segment.handle]
-            if segment.timer is not None:
-                segment.timer.cancel()
+            self._unhold(circuit, segment)
             self._memory.release(now, segment.qubit, self.holder)
         frame = left.frame ^ right.frame ^ outcome
         links = left.links + right.links
         birth = min(left.birth_ps, right.birth_ps)
         for this, other in ((left, right), (right, left)):
-            self._send(
+            self._tell(
                 circuit,
-                circuit.path.index(this.partner),
+                this.partner,
                 SwapRecord(
                     circuit=circuit.id,
                     handle=this.partner_handle,
@@ -894,9 +889,9 @@ class NetworkLayer:
         swapped = circuit.swapped.get(record.handle)
         if swapped is None:
             return  # the segment was discarded here
-        self._send(
+        self._tell(
             circuit,
-            circuit.path.index(swapped.partner),
+            swapped.partner,
             SwapRecord(
                 circuit=circuit.id,
                 handle=swapped.partner_handle,
@@ -984,9 +979,7 @@ class NetworkLayer:
         """NET_OK: give the pair to the application (or measure it for it)."""
         seq = circuit.delivered
         circuit.delivered += 1
-        del circuit.segments[segment.handle]
-        if segment.timer is not None:
-            segment.timer.cancel()
+        self._unhold(circuit, segment)
         pair = self._pair(segment.qubit)
         pair.advance(now)
         fidelity = pair.state.fidelity(frame)
@@ -1033,6 +1026,18 @@ class NetworkLayer:
 
     def _send(self, circuit: _Circuit, position: int, message: PeerMessage) -> None:
         self._send_to(circuit.path[position], message, circuit.delay_to(position))
+
+    def _tell(self, circuit: _Circuit, node: str, message: PeerMessage) -> None:
+        """Send to a node of the circuit's path, by name."""
+        self._send(circuit, circuit.path.index(node), message)
+
+    @staticmethod
+    def _unhold(circuit: _Circuit, segment: _Segment) -> None:
+        """This node no longer holds the segment (swapped, dropped, delivered)."""
+        del circuit.segments[segment.handle]
+        if segment.timer is not None:
+            segment.timer.cancel()
+            segment.timer = None
 
     def _answer_error(
         self,
