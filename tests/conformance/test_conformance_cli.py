@@ -82,8 +82,6 @@ def test_pytest_plugin_generates_one_test_per_clause(tmp_path: Path) -> None:
         sys.executable,
         "-m",
         "pytest",
-        "-p",
-        "qstack.conformance.pytest_plugin",
         "--qstack-impl",
         "tests.conformance.broken.link:SilentLink",
         "--qstack-layer",
