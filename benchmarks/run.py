@@ -530,6 +530,7 @@ WAXMAN_REQUESTS = 100
 WAXMAN_PAIRS = 1_000
 WAXMAN_QUBITS = 4
 WAXMAN_UNTIL_S = 1.0
+WAXMAN_CUTOFF_S = 0.01
 
 
 def waxman_params(nodes: int) -> tuple[float, float]:
@@ -559,6 +560,9 @@ def waxman_scenario(nodes: int) -> tuple[Scenario, dict[str, Any]]:
         {
             "seed": WAXMAN_SEED,
             "run": {"until_s": WAXMAN_UNTIL_S},
+            # Concurrent circuits with few qubits per node can hold memory
+            # each other waits for; the cutoff frees it (without one they stall).
+            "network": {"cutoff_s": WAXMAN_CUTOFF_S},
             "nodes": [{"name": name, "qubits": WAXMAN_QUBITS} for name in generated.nodes],
             "links": [
                 {"a": edge.a, "b": edge.b, "length_km": edge.length_km, "model": "double-click"}
@@ -587,6 +591,7 @@ def waxman_scenario(nodes: int) -> tuple[Scenario, dict[str, Any]]:
         "request_hops_max": max(hops),
         "qubits": WAXMAN_QUBITS,
         "until_s": WAXMAN_UNTIL_S,
+        "cutoff_s": WAXMAN_CUTOFF_S,
     }
     return scenario, facts
 
@@ -831,7 +836,7 @@ def _format_network(results: dict[str, Any], add: Callable[[str], None]) -> None
     add(
         f"Waxman networks, {first['requests']} concurrent requests between random nodes of the "
         f"largest component, {first['pairs_per_request']:,} pairs each, "
-        f"run.until_s = {first['until_s']:g}"
+        f"run.until_s = {first['until_s']:g}, cutoff_s = {first['cutoff_s']:g}"
     )
     add(
         f"  (beta {first['beta']:g}, graph seed {first['graph_seed']}, {first['qubits']} qubits "
