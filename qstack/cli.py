@@ -10,7 +10,13 @@ from typing import TextIO
 
 from qstack.diagrams import LAYER_TABLES, layer_diagram
 from qstack.network import Network, TopologyError
-from qstack.runner import Progress, RunReport, run_network
+from qstack.runner import (
+    Progress,
+    QkdRequestReport,
+    RunReport,
+    TeleportRequestReport,
+    run_network,
+)
 from qstack.scenario import DEFAULT_SCENARIO_TOML, ScenarioError, default_scenario, load_scenario
 from qstack.sim.trace import JsonLinesTracer
 
@@ -82,6 +88,24 @@ def format_report(report: RunReport) -> str:
         )
         if request.error:
             lines.append(f"    {request.error}")
+        if isinstance(request, QkdRequestReport):
+            qber = "-" if request.qber is None else f"{request.qber:.4f}"
+            outcome = (
+                f"aborted: {request.abort_reason}"
+                if request.aborted
+                else (
+                    f"secret key {request.secret_key_bits} bits, keys match: {request.keys_match}"
+                )
+            )
+            lines.append(
+                f"    qkd: sifted {request.sifted_bits} bits, QBER {qber}, "
+                f"leaked {request.leaked_bits} bits, {outcome}"
+            )
+        if isinstance(request, TeleportRequestReport) and request.teleport_fidelity_mean:
+            lines.append(
+                f"    teleport: {request.teleported} states, "
+                f"mean fidelity {request.teleport_fidelity_mean:.5f}"
+            )
     return "\n".join(lines)
 
 
@@ -99,7 +123,8 @@ def _run(args: argparse.Namespace) -> int:
                     raise ScenarioError(f"--trace = {args.trace!r}: {error.strerror}") from None
                 tracer = JsonLinesTracer(trace_file)
             network = Network(scenario, args.seed, tracer)
-            show_progress = not args.json or sys.stderr.isatty()
+            # A redrawn line is for a person watching, never for a log file.
+            show_progress = sys.stderr.isatty()
             report = run_network(network, _progress_printer(sys.stderr) if show_progress else None)
     except (ScenarioError, TopologyError) as error:
         print(f"qstack: {error}", file=sys.stderr)

@@ -26,6 +26,8 @@ from pydantic.json_schema import models_json_schema
 
 from qstack.diagrams import LAYER_TABLES
 from qstack.fsm.table import StateTable
+from qstack.layers.app.qkd import QkdBases
+from qstack.layers.app.teleport import TeleportCorrection
 from qstack.layers.link.messages import (
     LinkCancel,
     LinkCreate,
@@ -80,6 +82,11 @@ MESSAGE_MODELS: dict[str, tuple[type[Message], ...]] = {
         PurifyOutcome,
         PairCommit,
     ),
+    # The applications' own peer messages (between the two ends of a session).
+    "app": (
+        QkdBases,
+        TeleportCorrection,
+    ),
 }
 
 TRACE_RECORD_SCHEMA = "trace-record.json"
@@ -88,6 +95,11 @@ REGENERATE_SCHEMAS = "python -m qstack.schemas specs/schemas"
 REGENERATE_SPEC_TABLES = "python -m qstack.schemas --spec-tables specs"
 #: Spec files with generated blocks, by layer.
 SPEC_FILES: dict[str, str] = {layer: f"{layer}.md" for layer in LAYER_TABLES}
+#: The spec file documenting each traced layer's messages (``app`` lines are
+#: documented in ``application.md``).
+MESSAGE_SPEC_FILES: dict[str, str] = {
+    layer: "application.md" if layer == "app" else f"{layer}.md" for layer in MESSAGE_MODELS
+}
 
 
 def message_kind(model: type[Message]) -> str:

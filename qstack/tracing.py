@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 from collections import defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -29,7 +29,7 @@ from qstack.sim.trace import Direction, TraceRecord
 EXIT_BAD_INPUT = 2
 TraceFormat = Literal["text", "mermaid"]
 #: Layers from the top of the stack down (participant order in diagrams).
-LAYER_ORDER = ("application", "network", "link", "physical")
+LAYER_ORDER = ("app", "network", "link", "physical")
 _KINDS: dict[str, dict[str, type[Message]]] = {
     layer: models_by_kind(layer) for layer in MESSAGE_MODELS
 }
@@ -230,7 +230,8 @@ def link_key(line: TraceLine) -> LinkKey | None:
 def _request_ids(lines: Sequence[TraceLine]) -> list[str | LinkKey | None]:
     """For each line, the request it belongs to: a NET request id, a link
     key, or None. CREATE / NET_CREATE get the id their entity gave them
-    (ids count up per node, per link entity for the link layer)."""
+    (ids count up per node, per link entity for the link layer); network
+    and application messages name theirs (``request_id`` or ``circuit``)."""
     net_counter: dict[str, int] = defaultdict(int)
     link_counter: dict[tuple[str, str], int] = defaultdict(int)
     result: list[str | LinkKey | None] = []
@@ -248,7 +249,7 @@ def _request_ids(lines: Sequence[TraceLine]) -> list[str | LinkKey | None]:
         elif kind == "CANCEL" and line.direction == "down":
             remote = str(getattr(message, "remote", ""))
             result.append((line.node, remote, int(getattr(message, "create_id", -1))))
-        elif line.layer == "network":
+        elif line.layer in ("network", "app"):
             circuit = getattr(message, "request_id", None) or getattr(message, "circuit", None)
             result.append(circuit if isinstance(circuit, str) else None)
         else:
@@ -266,7 +267,8 @@ def filter_trace(
     """The lines at one of ``nodes``, in one of ``layers``, about ``request``.
 
     ``request`` is a NET request id (``"alice#0"``: its NET_CREATE, the
-    primitives and peer messages naming it, and with ``with_links`` the link
+    primitives and peer messages naming it, the application messages of its
+    session (their ``request_id``), and with ``with_links`` the link
     requests its circuit made, named by its PATH_INSTALLs) or a link request
     id (``"alice:3"``: every link message of request 3 created at alice,
     on any of alice's links; ``"alice:bob:3"``: on the link to bob only).
@@ -334,6 +336,25 @@ KEY_FIELDS: dict[str, tuple[str, ...]] = {
     "SEGMENT_DISCARDED": ("handle",),
     "PURIFY_OUTCOME": ("kept", "sacrificed", "success"),
     "PAIR_COMMIT": ("pair_id", "dst_handle", "keep"),
+    "QKD_BASES": ("bases", "tag_sequence", "tag_value"),
+    "TELEPORT_CORRECTION": ("pair_id", "outcome"),
+}
+#: Basis strings longer than this are shown cut, with their length.
+BASES_SHOWN = 16
+
+
+def _bases(value: str) -> str:
+    """A QKD basis string, cut to its first :data:`BASES_SHOWN` letters
+    with the full count after it (``ZXXZ…(2000)``)."""
+    if len(value) <= BASES_SHOWN:
+        return value
+    return f"{value[:BASES_SHOWN]}…({len(value)})"
+
+
+#: Fields shown in a form of their own rather than as their value.
+FIELD_FORMATS: dict[str, Callable[[Any], str]] = {
+    "bases": _bases,
+    "tag_value": lambda value: f"{value:#018x}",
 }
 
 
@@ -366,7 +387,8 @@ def describe(line: TraceLine) -> str:
     for name in fields:
         value = getattr(message, name, None)
         if value is not None:
-            words.append(f"{name}={_value(value)}")
+            shown = FIELD_FORMATS[name](value) if name in FIELD_FORMATS else _value(value)
+            words.append(f"{name}={shown}")
     return " ".join(words)
 
 

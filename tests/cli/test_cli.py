@@ -146,3 +146,19 @@ def test_console_entry_point_never_shows_a_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "bad.json" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_progress_reporting_does_not_change_the_run() -> None:
+    from qstack.network import Network
+    from qstack.runner import run_network
+    from qstack.scenario import default_scenario
+
+    fractions: list[float] = []
+    with_progress = run_network(
+        Network(default_scenario()), lambda fraction, _: fractions.append(fraction)
+    )
+    without = run_network(Network(default_scenario()))
+    assert fractions and fractions == sorted(fractions)
+    assert with_progress.model_dump(exclude={"wall_time_s"}) == without.model_dump(
+        exclude={"wall_time_s"}
+    )

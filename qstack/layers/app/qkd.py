@@ -58,13 +58,19 @@ class _End:
 
     def __init__(self, preshared: Bits) -> None:
         self.results: dict[str, tuple[str, int]] = {}
+        self._arrays: tuple[Bits, Bits] | None = None
         self.auth = Authenticator(KeyPool(preshared.copy()))
 
-    def arrays(self) -> tuple[list[str], Bits, Bits]:
-        ids = sorted(self.results)
-        bases = np.fromiter((self.results[i][0] == "X" for i in ids), np.uint8, len(ids))
-        bits = np.fromiter((self.results[i][1] for i in ids), np.uint8, len(ids))
-        return ids, bases, bits
+    def arrays(self) -> tuple[Bits, Bits]:
+        """Bases (1 = X) and bits in the order of the sorted pair ids, which
+        both ends share; built once, when the measurements are complete."""
+        if self._arrays is None:
+            ids = sorted(self.results)
+            results = self.results
+            bases = np.fromiter((results[i][0] == "X" for i in ids), np.uint8, len(ids))
+            bits = np.fromiter((results[i][1] for i in ids), np.uint8, len(ids))
+            self._arrays = (bases, bits)
+        return self._arrays
 
     def sign(self, message: QkdBases) -> QkdBases:
         tag = self.auth.tag(_authenticated_bytes(message))
@@ -122,7 +128,7 @@ class QkdSession(SessionRecord):
         self.ends_done += 1
         if host.node != self.dst:
             return
-        _, bases, _ = self._bob.arrays()
+        bases, _ = self._bob.arrays()
         message = self._bob.sign(
             QkdBases(request_id=self.request_id, bases=_as_text(bases), tag_sequence=0, tag_value=0)
         )
@@ -152,7 +158,7 @@ class QkdSession(SessionRecord):
             self.finish(now, "error", f"authentication: {self.abort_reason}")
             return
         if host.node == self.src:
-            _, bases, _ = self._alice.arrays()
+            bases, _ = self._alice.arrays()
             reply = self._alice.sign(
                 QkdBases(
                     request_id=self.request_id, bases=_as_text(bases), tag_sequence=0, tag_value=0
@@ -163,8 +169,8 @@ class QkdSession(SessionRecord):
             self._distill(now)
 
     def _distill(self, now: int) -> None:
-        _, alice_bases, alice_bits = self._alice.arrays()
-        _, bob_bases, bob_bits = self._bob.arrays()
+        alice_bases, alice_bits = self._alice.arrays()
+        bob_bases, bob_bits = self._bob.arrays()
         result = distill(
             alice_bits,
             bob_bits,
