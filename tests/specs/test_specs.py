@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
+import math
+import pkgutil
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import qstack.layers.app as app_package
 import qstack.layers.link.messages as link_messages
 import qstack.layers.network.messages as network_messages
 from qstack.diagrams import LAYER_TABLES
+from qstack.layers.app.base import AppMessage
+from qstack.layers.app.qkd import DEFAULT_QBER_THRESHOLD, PRESHARED_KEY_BITS
 from qstack.messages import Message
+from qstack.qkd.auth import Authenticator
+from qstack.qkd.pipeline import distill
+from qstack.qkd.privacy import secret_key_length
+from qstack.runner import QkdRequestReport, RequestReport, TeleportRequestReport
 from qstack.schemas import (
     MESSAGE_MODELS,
+    MESSAGE_SPEC_FILES,
     REGENERATE_SCHEMAS,
     REGENERATE_SPEC_TABLES,
     SPEC_FILES,
@@ -68,6 +79,15 @@ def test_every_message_class_is_listed_once_with_a_unique_kind() -> None:
             if issubclass(cls, Message) and cls.__module__ == module.__name__
         }
         assert defined == set(MESSAGE_MODELS[layer]), layer
+    app_messages = set()
+    for info in pkgutil.iter_modules(app_package.__path__, app_package.__name__ + "."):
+        module = importlib.import_module(info.name)
+        app_messages |= {
+            cls
+            for _, cls in inspect.getmembers(module, inspect.isclass)
+            if issubclass(cls, AppMessage) and cls is not AppMessage
+        }
+    assert app_messages == set(MESSAGE_MODELS["app"])
     kinds = [message_kind(model) for models in MESSAGE_MODELS.values() for model in models]
     assert len(kinds) == len(set(kinds))
 
@@ -134,13 +154,14 @@ def _field_table(text: str, kind: str) -> list[str] | None:
 
 @pytest.mark.parametrize("layer", sorted(MESSAGE_MODELS))
 def test_every_message_field_is_documented(layer: str) -> None:
-    text = (SPECS / f"{layer}.md").read_text(encoding="utf-8")
+    spec = MESSAGE_SPEC_FILES[layer]
+    text = (SPECS / spec).read_text(encoding="utf-8")
     for model in MESSAGE_MODELS[layer]:
         kind = message_kind(model)
         fields = _field_table(text, kind)
-        assert fields is not None, f"specs/{layer}.md has no '### {kind}' section"
+        assert fields is not None, f"specs/{spec} has no '### {kind}' section"
         assert fields == list(model.model_fields), (
-            f"specs/{layer}.md, {kind}: documented fields {fields} "
+            f"specs/{spec}, {kind}: documented fields {fields} "
             f"!= the model's {list(model.model_fields)}"
         )
         properties = model.model_json_schema()["properties"]
@@ -155,7 +176,7 @@ def test_every_message_field_is_documented(layer: str) -> None:
                 ):
                     cell = row.group(1)
                     assert f"`{value}`" in cell or f'"{value}"' in cell, (
-                        f"specs/{layer}.md, {kind}.{name}: value {value!r} is not documented"
+                        f"specs/{spec}, {kind}.{name}: value {value!r} is not documented"
                     )
 
 
@@ -202,3 +223,72 @@ def test_trace_spec_documents_every_record_field() -> None:
     for models in MESSAGE_MODELS.values():
         for model in models:
             assert message_kind(model) in text
+
+
+def test_message_spec_files_exist_for_every_traced_layer() -> None:
+    assert set(MESSAGE_SPEC_FILES) == set(MESSAGE_MODELS)
+    assert MESSAGE_SPEC_FILES["app"] == "application.md"
+    for name in MESSAGE_SPEC_FILES.values():
+        assert (SPECS / name).is_file(), name
+
+
+def _section(text: str, heading: str) -> str:
+    """The text under a ``## heading`` up to the next ``## `` heading."""
+    start = text.index(f"\n## {heading}\n")
+    following = text.find("\n## ", start + 1)
+    return text[start : following if following >= 0 else len(text)]
+
+
+@pytest.mark.parametrize(
+    ("heading", "report", "base"),
+    [
+        ("What every session reports", RequestReport, None),
+        ("The `qkd` application", QkdRequestReport, RequestReport),
+        ("The `teleport` application", TeleportRequestReport, RequestReport),
+    ],
+)
+def test_application_reports_are_documented(
+    heading: str, report: type[RequestReport], base: type[RequestReport] | None
+) -> None:
+    text = (SPECS / "application.md").read_text(encoding="utf-8")
+    section = _section(text, heading)
+    own = [name for name in report.model_fields if base is None or name not in base.model_fields]
+    assert own
+    for name in own:
+        assert re.search(rf"^\| (`[a-z_]+`, )*`{name}`( \||,)", section, re.MULTILINE), (
+            f"specs/application.md, {heading}: report field {name!r} has no row"
+        )
+
+
+def test_application_spec_states_the_qkd_parameters_the_code_uses() -> None:
+    text = _section((SPECS / "application.md").read_text(encoding="utf-8"), "The `qkd` application")
+    defaults = {
+        name: parameter.default for name, parameter in inspect.signature(distill).parameters.items()
+    }
+    assert defaults["finite_size"] is False  # the spec gives the asymptotic form
+    assert f"round({defaults['sample_fraction']} \N{MULTIPLICATION SIGN} sifted)" in text
+    assert f"{defaults['cascade_passes']} passes" in text
+    assert f"{defaults['verify_bits']}-bit Toeplitz hash" in text
+    security = inspect.signature(secret_key_length).parameters["security_bits"].default
+    assert security == defaults["security_bits"]
+    assert f"s = {security}" in text and f"= {2 * security} bits" in text
+    assert f"(default {DEFAULT_QBER_THRESHOLD})" in text
+    assert f"{PRESHARED_KEY_BITS} bits (`PRESHARED_KEY_BITS`)" in text
+    per_session = Authenticator.HASH_KEY_BITS + 2 * Authenticator.PAD_BITS
+    assert f"= {per_session} in a session without forgeries" in text
+    # The formula as written: floor(n (1 - h(e)) - leaked - 2 s), clamped at 0.
+    formula = "\N{SCRIPT SMALL L} = max(0, floor(n (1 - h(e_phase)) - leaked_bits - 2 s))"
+    assert formula.replace("-", "\N{MINUS SIGN}") in text
+    n, e, leaked = 10_000, 0.03, 2_000
+    entropy = -e * math.log2(e) - (1 - e) * math.log2(1 - e)
+    expected = max(0, math.floor(n * (1 - entropy) - leaked - 2 * security))
+    assert secret_key_length(n, e, leaked) == expected
+
+
+def test_every_application_has_invariants() -> None:
+    text = (SPECS / "application.md").read_text(encoding="utf-8")
+    clauses = [clause[2] for clause in _CLAUSE.findall(text)]
+    for app in ("pairs", "qkd", "teleport"):
+        assert any(clause.startswith(f"`{app}`: ") for clause in clauses), app
+    for kind in (message_kind(model) for model in MESSAGE_MODELS["app"]):
+        assert any(kind in clause for clause in clauses), kind

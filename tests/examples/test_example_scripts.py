@@ -1,0 +1,92 @@
+"""The example scripts run as a user runs them: a fresh interpreter, exit status, output."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from qstack.physics.formulas import fiber_transmittance, plob_bound
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+TIMEOUT_S = 60.0
+
+
+def _run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_custom_routing_runs_every_strategy_to_done() -> None:
+    result = _run("custom_routing.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {
+        line.split()[0]: line.split()
+        for line in result.stdout.splitlines()
+        if line.split() and not line.startswith(("-", "strategy"))
+    }
+    for strategy in ("shortest-hops", "expected-time", "fidelity-aware", "widest-rate"):
+        assert strategy in rows, f"no row for {strategy}:\n{result.stdout}"
+        assert "done" in rows[strategy], rows[strategy]
+
+
+def test_custom_link_passes_every_must_clause() -> None:
+    result = _run("custom_link.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    musts = [line for line in result.stdout.splitlines() if re.search(r"\sMUST\s", line)]
+    assert musts, f"no MUST clause in the report:\n{result.stdout}"
+    for line in musts:
+        assert re.search(r"\sMUST\s+PASS\s", line), line
+    summary = re.search(r"MUST (\d+)/(\d+) hold", result.stdout)
+    assert summary is not None and summary.group(1) == summary.group(2) == str(len(musts))
+
+
+# One row of qkd_distance.py's table: L km, segments, status, pairs, uses,
+# attempts, sifted, QBER, secret (or "abort"), bits/use, PLOB(L), chain bound, ...
+_ROW = re.compile(
+    r"^\s*(?P<km>\d+)\s+(?P<segments>\d+)\s+(?P<status>\w+)\s+(?P<pairs>\d+)\s+(?P<uses>\d+)\s+"
+    r"(?P<attempts>\d+)\s+(?P<sifted>\d+)\s+(?P<qber>\S+)\s+(?P<secret>\d+|abort)\s+"
+    r"(?P<per_use>\S+)\s+(?P<plob>\S+)\s+(?P<chain>\S+)\s"
+)
+
+
+def test_qkd_distance_quick_stays_below_the_plob_bound(tmp_path: Path) -> None:
+    out = tmp_path / "x.png"
+    result = _run("qkd_distance.py", "--quick", "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [m.groupdict() for m in map(_ROW.match, result.stdout.splitlines()) if m]
+    assert {int(r["segments"]) for r in rows} == {1, 2, 4}, result.stdout
+    assert len({r["km"] for r in rows}) >= 3
+    singles = [r for r in rows if r["segments"] == "1"]
+    assert singles
+    for row in rows:
+        assert row["status"] == "done", row
+        uses, attempts = int(row["uses"]), int(row["attempts"])
+        assert uses >= attempts > 0, row
+        secret = 0 if row["secret"] == "abort" else int(row["secret"])
+        per_use = float(row["per_use"])
+        assert math.isclose(per_use, secret / uses, rel_tol=1e-3, abs_tol=1e-12), row
+        # No chain beats its own (repeater) bound, that of one segment.
+        assert per_use < float(row["chain"]), row
+    # The comparison means something only if the single link made key.
+    assert any(row["secret"] not in ("0", "abort") for row in singles), result.stdout
+    for row in singles:
+        # A single link is a repeaterless channel of the whole distance.
+        bound = plob_bound(fiber_transmittance(float(row["km"]), 0.2))
+        assert math.isclose(float(row["plob"]), bound, rel_tol=1e-3)
+        secret = 0 if row["secret"] == "abort" else int(row["secret"])
+        assert secret / int(row["uses"]) < bound, row
+    if "plot saved" in result.stdout:
+        assert out.is_file() and out.stat().st_size > 0
+    else:
+        assert "matplotlib is not installed" in result.stdout
+        assert not out.exists()
