@@ -40,7 +40,7 @@ import networkx as nx
 
 from qstack import topology
 from qstack.network import Network
-from qstack.runner import run_network
+from qstack.runner import RunReport, run_network
 from qstack.scenario import Scenario, parse_scenario
 from qstack.sim.kernel import Simulator
 
@@ -327,8 +327,8 @@ class LinkResult:
     events_per_s_best: float
 
 
-def bench_link(case: str, pairs: int, repeats: int) -> LinkResult:
-    scenario = link_scenario(case, pairs)
+def _timed_runs(scenario: Scenario, repeats: int) -> tuple[list[float], list[float], RunReport]:
+    """Build and run ``scenario`` ``repeats`` times; build and run timed apart."""
     times: list[float] = []
     build_times: list[float] = []
     report = None
@@ -343,6 +343,12 @@ def bench_link(case: str, pairs: int, repeats: int) -> LinkResult:
             times.append(time.perf_counter() - start)
         del network
     assert report is not None
+    return times, build_times, report
+
+
+def bench_link(case: str, pairs: int, repeats: int) -> LinkResult:
+    scenario = link_scenario(case, pairs)
+    times, build_times, report = _timed_runs(scenario, repeats)
     request = report.requests[0]
     best = min(times)
     median = statistics.median(times)
@@ -476,20 +482,7 @@ class ChainResult:
 def bench_chain(nodes: int, pairs: int, repeats: int) -> ChainResult:
     """End-to-end pairs per wall-second over a chain (build timed separately)."""
     scenario = chain_scenario(nodes, pairs)
-    times: list[float] = []
-    build_times: list[float] = []
-    report = None
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        network = Network(scenario)
-        build_times.append(time.perf_counter() - start)
-        with _collected():
-            start = time.perf_counter()
-            report = run_network(network)
-            times.append(time.perf_counter() - start)
-        del network
-    assert report is not None
+    times, build_times, report = _timed_runs(scenario, repeats)
     request = report.requests[0]
     best = min(times)
     median = statistics.median(times)
