@@ -14,17 +14,16 @@ from typing import Any
 Factory = Callable[..., Any]
 """Anything that builds a plug-in: usually the plug-in class itself."""
 
-PLUGIN_KINDS: tuple[str, ...] = ("routing", "swap_policy", "cutoff_policy", "link", "app")
-"""Kinds whose entry-point group ``qstack.<kind>`` ``with_defaults`` scans."""
+PLUGIN_KINDS: tuple[str, ...] = ("routing", "swap_policy")
+"""Kinds a run resolves by name; ``with_defaults`` scans their entry-point
+groups ``qstack.<kind>``. (Link protocols plug in by class for now: see
+``qstack.conformance.harness``.)"""
 
 ENTRY_POINT_PREFIX = "qstack."
 
 _KIND_LABELS: dict[str, str] = {
     "routing": "routing strategy",
     "swap_policy": "swap policy",
-    "cutoff_policy": "cutoff policy",
-    "link": "link protocol",
-    "app": "application",
 }
 
 

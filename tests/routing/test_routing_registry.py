@@ -169,21 +169,21 @@ def test_entry_points_are_loaded(plugin_module: str, monkeypatch: pytest.MonkeyP
     registry = Registry.with_defaults()
     assert registry.names("routing") == sorted([*BUILTIN_ROUTING, "mine"])
     assert registry.resolve("routing", "mine")().name == "mine"
-    assert {"qstack.routing", "qstack.link", "qstack.app"} <= set(groups)
+    assert {"qstack.routing", "qstack.swap_policy"} <= set(groups)
 
 
 def test_entry_point_that_fails_to_import_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         importlib.metadata,
         "entry_points",
-        fake_entry_points({"qstack.link": [("broken", "qstack_no_such_module_xyz:Link")]}),
+        fake_entry_points({"qstack.swap_policy": [("broken", "qstack_no_such_module_xyz:Policy")]}),
     )
     with pytest.raises(PluginLoadError) as caught:
         Registry.with_defaults()
     message = str(caught.value)
     assert "'broken'" in message
-    assert "qstack_no_such_module_xyz:Link" in message
-    assert "'qstack.link'" in message
+    assert "qstack_no_such_module_xyz:Policy" in message
+    assert "'qstack.swap_policy'" in message
     assert "ModuleNotFoundError" in message
     assert isinstance(caught.value, ImportError)
 
@@ -194,7 +194,7 @@ def test_entry_point_that_is_not_callable(
     monkeypatch.setattr(
         importlib.metadata,
         "entry_points",
-        fake_entry_points({"qstack.app": [("three", f"{plugin_module}:NOT_A_FACTORY")]}),
+        fake_entry_points({"qstack.swap_policy": [("three", f"{plugin_module}:NOT_A_FACTORY")]}),
     )
     with pytest.raises(PluginLoadError, match=r"'three'.*not callable"):
         Registry.with_defaults()
