@@ -162,3 +162,15 @@ def test_progress_reporting_does_not_change_the_run() -> None:
     assert with_progress.model_dump(exclude={"wall_time_s"}) == without.model_dump(
         exclude={"wall_time_s"}
     )
+
+
+def test_unknown_routing_strategy_is_named_with_the_choices(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "routing.toml"
+    path.write_text(DEFAULT_SCENARIO_TOML + '\n[network]\nrouting = "telepathy"\n')
+    assert main(["run", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "network.routing = 'telepathy': unknown routing strategy 'telepathy'" in err
+    assert "'shortest-hops'" in err and "Traceback" not in err
