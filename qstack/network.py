@@ -155,13 +155,17 @@ class Network:
         seed: int | None = None,
         tracer: Tracer | None = None,
         registry: Registry | None = None,
+        link_layer: type[LinkLayer] = LinkLayer,
     ):
+        """``link_layer``: the link protocol every link runs (a subclass of
+        the built-in EGP, e.g. a user's own scheduling policy)."""
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.sim = Simulator()
         self.streams = RandomStreams(self.seed)
         self.tracer = tracer
         self.registry = Registry.with_defaults() if registry is None else registry
+        self._link_layer = link_layer
         self.memories = {
             spec.name: Memory(spec.name, spec.qubits, memory_noise(spec)) for spec in scenario.nodes
         }
@@ -256,7 +260,7 @@ class Network:
         settings: FixedSetting | BrightStateSetting,
         delay_ps: int,
     ) -> LinkLayer:
-        entity = LinkLayer(
+        entity = self._link_layer(
             node=node,
             peer=peer,
             side=side,
