@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-import numpy as np
-
 from qstack.physics.hardware import MemoryNoise
 from qstack.physics.state import PairState
 
@@ -82,7 +80,7 @@ class EntangledPair:
         return self.state.fidelity(self.bell_index)
 
     def measure_side(
-        self, now: int, side: int, basis: str, rng: np.random.Generator
+        self, now: int, side: int, basis: str, uniform: Callable[[], float]
     ) -> Literal[0, 1]:
         """Measure one half in ``basis`` ("Z", "X" or "Y"); returns the bit.
 
@@ -95,7 +93,7 @@ class EntangledPair:
         if first is None:
             joint = self.state.measurement_probabilities(basis, basis)
             p_one = joint[2] + joint[3] if side == 0 else joint[1] + joint[3]
-            outcome: Literal[0, 1] = 1 if rng.random() < p_one else 0
+            outcome: Literal[0, 1] = 1 if uniform() < p_one else 0
             self.measured = (side, basis, outcome)
             return outcome
         first_side, first_basis, first_outcome = first
@@ -107,7 +105,7 @@ class EntangledPair:
         else:
             joint = self.state.measurement_probabilities(basis, first_basis)
             p_zero, p_one = joint[first_outcome], joint[2 + first_outcome]
-        return 1 if rng.random() * (p_zero + p_one) < p_one else 0
+        return 1 if uniform() * (p_zero + p_one) < p_one else 0
 
 
 class Memory:

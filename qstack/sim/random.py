@@ -35,3 +35,30 @@ class RandomStreams:
             generator = np.random.Generator(np.random.PCG64(sequence))
             self._streams[name] = generator
         return generator
+
+
+class UniformBuffer:
+    """Uniform draws from a generator, fetched in blocks: a scalar draw
+    through numpy costs as much as a thousand drawn at once. Hot paths draw
+    from one of these instead of calling the generator per event."""
+
+    __slots__ = ("_block", "_buffer", "_position", "_rng")
+
+    def __init__(self, rng: np.random.Generator, block: int = 4096) -> None:
+        self._rng = rng
+        self._block = block
+        self._buffer: list[float] = []
+        self._position = 0
+
+    def random(self) -> float:
+        """A draw in [0, 1), like ``Generator.random()``."""
+        position = self._position
+        if position == len(self._buffer):
+            self._buffer = self._rng.random(self._block).tolist()
+            position = 0
+        self._position = position + 1
+        return self._buffer[position]
+
+    def open_unit(self) -> float:
+        """A draw in (0, 1] (safe to take the logarithm of)."""
+        return 1.0 - self.random()

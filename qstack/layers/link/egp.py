@@ -40,6 +40,7 @@ from qstack.layers.link.messages import (
 from qstack.layers.physical.station import Attempt, AttemptSetting, HeraldingStation
 from qstack.messages import PeerMessage
 from qstack.sim.kernel import Timer
+from qstack.sim.random import UniformBuffer
 
 
 class Accepted:
@@ -245,7 +246,7 @@ class LinkLayer:
         self._send: Callable[[PeerMessage], None] = self._not_connected
         self._set_timer = set_timer
         self._delay_ps = one_way_delay_ps
-        self._rng = rng
+        self._uniform = UniformBuffer(rng).random
         self._holder = f"link/{peer}"
         # Most qubits this link may fill at this node at once (kept pairs not
         # yet freed, plus the one attempting), so one link cannot starve the
@@ -432,8 +433,8 @@ class LinkLayer:
         basis: Basis | None = None
         outcome: Literal[0, 1] | None = None
         if create.type == "measure":
-            basis = "Z" if self._rng.random() < 0.5 else "X"
-            outcome = pair.measure_side(now, self.side, basis, self._rng)
+            basis = "Z" if self._uniform() < 0.5 else "X"
+            outcome = pair.measure_side(now, self.side, basis, self._uniform)
             self._memory.release(now, qubit, self._holder)
             reported_qubit: int | None = None
         else:

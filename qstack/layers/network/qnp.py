@@ -66,6 +66,7 @@ from qstack.physics.state import (
     swap_states_random,
 )
 from qstack.sim.kernel import Timer
+from qstack.sim.random import UniformBuffer
 
 
 class Installed:
@@ -287,6 +288,7 @@ class NetworkLayer:
         self._set_timer = set_timer
         self._link_delay_ps = link_delay_ps
         self._rng = rng
+        self._uniform = UniformBuffer(rng).random
         self._user: NetworkUser | None = None
         self._circuits: dict[str, _Circuit] = {}
         self._by_link_request: dict[tuple[str, str, int], _Circuit] = {}
@@ -743,7 +745,7 @@ class NetworkLayer:
         probability, out = scheme(
             bell_diagonal_part(pair_kept.state), bell_diagonal_part(pair_gone.state)
         )
-        success = bool(self._rng.random() < probability)
+        success = self._uniform() < probability
         if success:
             pair_kept.state = _like(pair_kept.state, out)
             pair_kept.bell_index = 0
@@ -987,8 +989,9 @@ class NetworkLayer:
         outcome: Literal[0, 1] | None = None
         qubit: int | None = segment.qubit
         if circuit.request.type == "measure":
-            basis = "Z" if self._rng.random() < circuit.request.z_basis_probability else "X"
-            outcome = pair.measure_side(now, self._side_of(pair, segment.qubit), basis, self._rng)
+            basis = "Z" if self._uniform() < circuit.request.z_basis_probability else "X"
+            side = self._side_of(pair, segment.qubit)
+            outcome = pair.measure_side(now, side, basis, self._uniform)
             self._memory.release(now, segment.qubit, self.holder)
             qubit = None
         else:

@@ -26,6 +26,7 @@ from qstack.physics.density import DensityMatrixPair
 from qstack.physics.heralding import HeraldingModel
 from qstack.physics.state import PairState, pauli_noise
 from qstack.sim.kernel import Simulator, Timer
+from qstack.sim.random import UniformBuffer
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,26 +53,6 @@ class Attempt:
 
 
 HeraldListener = Callable[[int, EntangledPair], None]
-
-
-class _UniformBuffer:
-    """Uniform draws in (0, 1], fetched from the generator in blocks."""
-
-    __slots__ = ("_block", "_buffer", "_position", "_rng")
-
-    def __init__(self, rng: np.random.Generator, block: int = 4096) -> None:
-        self._rng = rng
-        self._block = block
-        self._buffer: list[float] = []
-        self._position = 0
-
-    def next(self) -> float:
-        position = self._position
-        if position == len(self._buffer):
-            self._buffer = (1.0 - self._rng.random(self._block)).tolist()
-            position = 0
-        self._position = position + 1
-        return self._buffer[position]
 
 
 def geometric_from_uniform(u: float, log_failure: float) -> int:
@@ -118,7 +99,7 @@ class HeraldingStation:
         self._sim = sim
         self._memories = memories
         self._dense = any(memory.noise.needs_density_matrix for memory in memories)
-        self._uniforms = _UniformBuffer(rng)
+        self._uniforms = UniformBuffer(rng)
         self._armed: list[Attempt | None] = [None, None]
         self._listeners: list[HeraldListener | None] = [None, None]
         self._timer: Timer | None = None
@@ -182,7 +163,7 @@ class HeraldingStation:
         its results that is the channel rho -> (rho + P rho P) / 2 on b's
         qubit, P = Z for a Z measurement, X for an X one."""
         self.intercepted += 1
-        pauli = 2 if self._uniforms.next() <= 0.5 else 1
+        pauli = 2 if self._uniforms.open_unit() <= 0.5 else 1
         pauli_noise(state, pauli, 0.5, 1)
 
     def _represent(self, state: BellDiagonal) -> PairState:
@@ -195,7 +176,7 @@ class HeraldingStation:
         if log_failure is None:
             log_failure = -math.inf if p >= 1.0 else math.log1p(-p)
             self._log_failure[p] = log_failure
-        attempts = geometric_from_uniform(self._uniforms.next(), log_failure)
+        attempts = geometric_from_uniform(self._uniforms.open_unit(), log_failure)
         self._attempts_drawn = attempts
         self._started_ps = now
         self._timer = self._sim.timer(attempts * self.cycle_ps, self._herald, model)
@@ -208,12 +189,12 @@ class HeraldingStation:
         index = (
             outcomes[0]
             if len(outcomes) == 1
-            else outcomes[int(self._uniforms.next() * len(outcomes)) % len(outcomes)]
+            else outcomes[int(self._uniforms.open_unit() * len(outcomes)) % len(outcomes)]
         )
         armed_a, armed_b = self._armed
         assert armed_a is not None and armed_b is not None
         state = self._represent(model.heralded_state(index))
-        if self.intercept_resend and self._uniforms.next() <= self.intercept_resend:
+        if self.intercept_resend and self._uniforms.open_unit() <= self.intercept_resend:
             self._intercept(state)
         pair = EntangledPair(
             self._next_pair_id,
