@@ -5,9 +5,12 @@ lists them by layer (:data:`MESSAGE_MODELS`), turns each into a JSON Schema
 file (``link.OK.json``, ``network.NET_OK.json``, ...) plus
 ``trace-record.json`` for one line of a JSON-lines trace, and renders the
 state-machine tables and diagrams that ``specs/<layer>.md`` embeds between
-``<!-- generated:<layer>-tables:start -->`` and ``...:end -->`` markers.
+``<!-- generated:<layer>-tables:start -->`` and ``...:end -->`` markers, and
+the numbered invariants of the link and network specs, rendered from the
+conformance kit's clauses (:data:`qstack.conformance.clauses.CLAUSES`)
+between ``<!-- generated:<layer>-invariants:start -->`` and ``...:end -->``.
 
-Regenerate after changing a message or a lifecycle table::
+Regenerate after changing a message, a lifecycle table or a kit clause::
 
     python -m qstack.schemas specs/schemas          # the JSON Schema files
     python -m qstack.schemas --spec-tables specs    # the generated blocks in specs/*.md
@@ -16,14 +19,17 @@ Regenerate after changing a message or a lifecycle table::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from qstack.conformance.clauses import CLAUSES
+from qstack.conformance.clauses import Layer as ClauseLayer
 from qstack.diagrams import LAYER_TABLES
 from qstack.fsm.table import StateTable
 from qstack.layers.app.qkd import QkdBases
@@ -95,6 +101,11 @@ REGENERATE_SCHEMAS = "python -m qstack.schemas specs/schemas"
 REGENERATE_SPEC_TABLES = "python -m qstack.schemas --spec-tables specs"
 #: Spec files with generated blocks, by layer.
 SPEC_FILES: dict[str, str] = {layer: f"{layer}.md" for layer in LAYER_TABLES}
+#: Spec files whose numbered invariants are the conformance kit's clauses.
+INVARIANT_SPEC_FILES: dict[ClauseLayer, str] = {layer: f"{layer}.md" for layer in CLAUSES}
+#: The "checked from" cell of every kit clause: each check reads one run's
+#: message trace plus the observer's ground truth (memories, true states).
+KIT_CHECKED_FROM = "trace and ground truth (`qstack.conformance`)"
 #: The spec file documenting each traced layer's messages (``app`` lines are
 #: documented in ``application.md``).
 MESSAGE_SPEC_FILES: dict[str, str] = {
@@ -263,9 +274,7 @@ def render_spec_tables(layer: str) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def generated_block(text: str, layer: str) -> str | None:
-    """The text between ``layer``'s markers in ``text`` (None without them)."""
-    start, end = markers(layer)
+def _between(text: str, start: str, end: str) -> str | None:
     begin = text.find(start)
     finish = text.find(end)
     if begin < 0 or finish < begin:
@@ -273,27 +282,98 @@ def generated_block(text: str, layer: str) -> str | None:
     return text[begin + len(start) : finish].strip("\n") + "\n"
 
 
-def update_spec_text(text: str, layer: str) -> str:
-    """``text`` with ``layer``'s generated block replaced by the current one."""
-    start, end = markers(layer)
+def _replace_between(text: str, start: str, end: str, body: str) -> str:
     begin = text.find(start)
     finish = text.find(end)
     if begin < 0 or finish < begin:
         raise ValueError(f"no {start} ... {end} markers")
-    return text[: begin + len(start)] + "\n" + render_spec_tables(layer) + text[finish:]
+    return text[: begin + len(start)] + "\n" + body + text[finish:]
+
+
+def generated_block(text: str, layer: str) -> str | None:
+    """The text between ``layer``'s markers in ``text`` (None without them)."""
+    return _between(text, *markers(layer))
+
+
+def update_spec_text(text: str, layer: str) -> str:
+    """``text`` with ``layer``'s generated block replaced by the current one."""
+    return _replace_between(text, *markers(layer), render_spec_tables(layer))
+
+
+def invariant_markers(layer: str) -> tuple[str, str]:
+    """The start and end markers of a layer's generated invariants table."""
+    return (
+        f"<!-- generated:{layer}-invariants:start -->",
+        f"<!-- generated:{layer}-invariants:end -->",
+    )
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def render_invariants(layer: str) -> str:
+    """The generated invariants block of ``specs/<layer>.md``: one row
+    ``| id | level | invariant | checked from |`` per conformance-kit clause
+    of the layer, in the kit's order."""
+    if layer not in CLAUSES:
+        raise KeyError(f"layer {layer!r} has no conformance clauses (known: {sorted(CLAUSES)})")
+    clauses = next(items for key, items in CLAUSES.items() if key == layer)
+    intro = (
+        f"<!-- Generated from qstack.conformance.clauses.CLAUSES[{layer!r}]; "
+        f"do not edit by hand: {REGENERATE_SPEC_TABLES} -->"
+    )
+    rows = [
+        intro,
+        "",
+        "| id | level | invariant | checked from |",
+        "|---|---|---|---|",
+    ]
+    rows += [
+        f"| {item.id} | {item.level} | {_cell(item.text)} | {KIT_CHECKED_FROM} |"
+        for item in clauses
+    ]
+    return "\n".join(rows) + "\n"
+
+
+def generated_invariants(text: str, layer: str) -> str | None:
+    """The text between ``layer``'s invariants markers (None without them)."""
+    return _between(text, *invariant_markers(layer))
+
+
+def update_invariants_text(text: str, layer: str) -> str:
+    """``text`` with ``layer``'s invariants table replaced by the current one."""
+    return _replace_between(text, *invariant_markers(layer), render_invariants(layer))
 
 
 def update_specs(directory: str | Path) -> list[Path]:
-    """Rewrite the generated blocks of every layer spec in ``directory``."""
-    changed = []
+    """Rewrite the generated blocks of every layer spec in ``directory``: the
+    lifecycle tables and, for the layers the conformance kit covers, the
+    invariants table."""
+    edits: dict[str, list[Callable[[str], str]]] = {}
     for layer, name in SPEC_FILES.items():
+        edits.setdefault(name, []).append(functools.partial(_update_tables, layer=layer))
+    for clause_layer, name in INVARIANT_SPEC_FILES.items():
+        edits.setdefault(name, []).append(functools.partial(_update_invariants, layer=clause_layer))
+    changed = []
+    for name, updates in edits.items():
         path = Path(directory) / name
         text = path.read_text(encoding="utf-8")
-        new = update_spec_text(text, layer)
+        new = text
+        for update in updates:
+            new = update(new)
         if new != text:
             path.write_text(new, encoding="utf-8")
             changed.append(path)
     return changed
+
+
+def _update_tables(text: str, *, layer: str) -> str:
+    return update_spec_text(text, layer)
+
+
+def _update_invariants(text: str, *, layer: str) -> str:
+    return update_invariants_text(text, layer)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
