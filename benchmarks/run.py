@@ -308,8 +308,10 @@ def link_scenario(case: str, pairs: int) -> Scenario:
 
 
 @dataclass(slots=True)
-class LinkResult:
-    case: str
+class RunResult:
+    """One measured workload: a link case or a chain."""
+
+    name: str
     description: str
     pairs: int
     repeats: list[float]
@@ -321,6 +323,7 @@ class LinkResult:
     status: str
     sim_time_s: float
     fidelity_mean: float | None
+    rate_hz: float | None
     pairs_per_s_best: float
     pairs_per_s_median: float
     events_per_pair: float
@@ -346,15 +349,17 @@ def _timed_runs(scenario: Scenario, repeats: int) -> tuple[list[float], list[flo
     return times, build_times, report
 
 
-def bench_link(case: str, pairs: int, repeats: int) -> LinkResult:
-    scenario = link_scenario(case, pairs)
+def _measure(
+    name: str, description: str, scenario: Scenario, pairs: int, repeats: int
+) -> RunResult:
+    """Time ``repeats`` runs of a one-request scenario and derive the rates."""
     times, build_times, report = _timed_runs(scenario, repeats)
     request = report.requests[0]
     best = min(times)
     median = statistics.median(times)
-    return LinkResult(
-        case=case,
-        description=LINK_CASES[case][0],
+    return RunResult(
+        name=name,
+        description=description,
         pairs=pairs,
         repeats=times,
         best_s=best,
@@ -365,11 +370,16 @@ def bench_link(case: str, pairs: int, repeats: int) -> LinkResult:
         status=request.status,
         sim_time_s=report.sim_time_s,
         fidelity_mean=request.fidelity_mean,
-        pairs_per_s_best=request.delivered / best,
-        pairs_per_s_median=request.delivered / median,
+        rate_hz=request.rate_hz,
+        pairs_per_s_best=_rate(request.delivered, best),
+        pairs_per_s_median=_rate(request.delivered, median),
         events_per_pair=report.events / request.delivered if request.delivered else float("nan"),
-        events_per_s_best=report.events / best,
+        events_per_s_best=_rate(report.events, best),
     )
+
+
+def bench_link(case: str, pairs: int, repeats: int) -> RunResult:
+    return _measure(case, LINK_CASES[case][0], link_scenario(case, pairs), pairs, repeats)
 
 
 # --------------------------------------------------------------------------- memory
@@ -458,53 +468,10 @@ def chain_scenario(nodes: int, pairs: int) -> Scenario:
     )
 
 
-@dataclass(slots=True)
-class ChainResult:
-    nodes: int
-    description: str
-    pairs: int
-    repeats: list[float]
-    best_s: float
-    median_s: float
-    build_s: float
-    events: int
-    delivered: int
-    status: str
-    sim_time_s: float
-    fidelity_mean: float | None
-    rate_hz: float | None
-    pairs_per_s_best: float
-    pairs_per_s_median: float
-    events_per_pair: float
-    events_per_s_best: float
-
-
-def bench_chain(nodes: int, pairs: int, repeats: int) -> ChainResult:
+def bench_chain(nodes: int, pairs: int, repeats: int) -> RunResult:
     """End-to-end pairs per wall-second over a chain (build timed separately)."""
-    scenario = chain_scenario(nodes, pairs)
-    times, build_times, report = _timed_runs(scenario, repeats)
-    request = report.requests[0]
-    best = min(times)
-    median = statistics.median(times)
-    return ChainResult(
-        nodes=nodes,
-        description=f"{nodes}-node chain, {nodes - 1} x {CHAIN_SPACING_KM:g} km, asap",
-        pairs=pairs,
-        repeats=times,
-        best_s=best,
-        median_s=median,
-        build_s=min(build_times),
-        events=report.events,
-        delivered=request.delivered,
-        status=request.status,
-        sim_time_s=report.sim_time_s,
-        fidelity_mean=request.fidelity_mean,
-        rate_hz=request.rate_hz,
-        pairs_per_s_best=_rate(request.delivered, best),
-        pairs_per_s_median=_rate(request.delivered, median),
-        events_per_pair=report.events / request.delivered if request.delivered else float("nan"),
-        events_per_s_best=_rate(report.events, best),
-    )
+    description = f"{nodes}-node chain, {nodes - 1} x {CHAIN_SPACING_KM:g} km, asap"
+    return _measure(str(nodes), description, chain_scenario(nodes, pairs), pairs, repeats)
 
 
 # --------------------------------------------------------------------------- network: Waxman
