@@ -16,7 +16,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
@@ -189,6 +189,17 @@ def _excerpt(records: list[TraceRecord], until_ps: int | None) -> list[str]:
     return [describe(r) for r in chosen[-TRACE_EXCERPT:]]
 
 
+class _Driven(Protocol):
+    """What the machines need of a harness to move time and to end a run."""
+
+    @property
+    def now(self) -> int: ...
+
+    def advance(self, dt_ps: int) -> None: ...
+
+    def finish(self) -> None: ...
+
+
 class _Machine(RuleBasedStateMachine):
     """What both layer machines share: steps, checks, failure reporting."""
 
@@ -215,6 +226,32 @@ class _Machine(RuleBasedStateMachine):
                 traceback.format_exc(), list(self.steps), _excerpt(self._records(), None)
             ) from None
 
+    @property
+    def _driver(self) -> _Driven | None:
+        """The harness being driven (None before ``build``)."""
+        raise NotImplementedError
+
+    #: What the machine's teardown does, for the step list.
+    ending: ClassVar[str] = "end"
+
+    @rule(dt=time_steps())
+    def advance(self, dt: int) -> None:
+        driver = self._driver
+        assert driver is not None
+        self._do(f"t={driver.now}: advance {dt} ps", lambda: driver.advance(dt))
+
+    @invariant()
+    def clauses_hold(self) -> None:
+        if not self._broken:
+            self._verify()
+
+    def teardown(self) -> None:
+        driver = self._driver
+        if driver is None or self._broken:
+            return
+        self._do(f"t={driver.now}: {self.ending}", driver.finish)
+        self._verify()
+
     def _verify(self) -> None:
         violations = self._check()
         if violations:
@@ -232,9 +269,15 @@ class LinkContract(_Machine):
         super().__init__()
         self.harness: LinkHarness | None = None
 
+    ending = "end (release all, CANCEL open requests, wait)"
+
     @property
     def h(self) -> LinkHarness:
         assert self.harness is not None
+        return self.harness
+
+    @property
+    def _driver(self) -> _Driven | None:
         return self.harness
 
     def _records(self) -> list[TraceRecord]:
@@ -289,23 +332,6 @@ class LinkContract(_Machine):
         qubit = held[index % len(held)]
         self._do(f"t={h.now}: release qubit {qubit} at {node}", lambda: h.release(node, qubit))
 
-    @rule(dt=time_steps())
-    def advance(self, dt: int) -> None:
-        h = self.h
-        self._do(f"t={h.now}: advance {dt} ps", lambda: h.advance(dt))
-
-    @invariant()
-    def clauses_hold(self) -> None:
-        if not self._broken:
-            self._verify()
-
-    def teardown(self) -> None:
-        if self.harness is None or self._broken:
-            return
-        h = self.harness
-        self._do(f"t={h.now}: end (release all, CANCEL open requests, wait)", h.finish)
-        self._verify()
-
 
 class NetworkContract(_Machine):
     """The network-layer contract over :class:`NetworkHarness` on a chain."""
@@ -317,9 +343,15 @@ class NetworkContract(_Machine):
         self.harness: NetworkHarness | None = None
         self.names: list[str] = []
 
+    ending = "end (run past every deadline until idle)"
+
     @property
     def h(self) -> NetworkHarness:
         assert self.harness is not None
+        return self.harness
+
+    @property
+    def _driver(self) -> _Driven | None:
         return self.harness
 
     def _records(self) -> list[TraceRecord]:
@@ -358,23 +390,6 @@ class NetworkContract(_Machine):
         self._do(
             f"t={h.now}: NET_CREATE at {src} to {dst} ({shown})", lambda: h.create(src, request)
         )
-
-    @rule(dt=time_steps())
-    def advance(self, dt: int) -> None:
-        h = self.h
-        self._do(f"t={h.now}: advance {dt} ps", lambda: h.advance(dt))
-
-    @invariant()
-    def clauses_hold(self) -> None:
-        if not self._broken:
-            self._verify()
-
-    def teardown(self) -> None:
-        if self.harness is None or self._broken:
-            return
-        h = self.harness
-        self._do(f"t={h.now}: end (run past every deadline until idle)", h.finish)
-        self._verify()
 
 
 # -- running --------------------------------------------------------------
