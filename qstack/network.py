@@ -156,9 +156,11 @@ class Network:
         tracer: Tracer | None = None,
         registry: Registry | None = None,
         link_layer: type[LinkLayer] = LinkLayer,
+        network_layer: type[NetworkLayer] = NetworkLayer,
     ):
-        """``link_layer``: the link protocol every link runs (a subclass of
-        the built-in EGP, e.g. a user's own scheduling policy)."""
+        """``link_layer`` / ``network_layer``: the protocols every link and
+        every node run (the built-ins, or subclasses such as a user's own
+        policy or a deliberately broken layer for the conformance tests)."""
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.sim = Simulator()
@@ -166,6 +168,7 @@ class Network:
         self.tracer = tracer
         self.registry = Registry.with_defaults() if registry is None else registry
         self._link_layer = link_layer
+        self._network_layer = network_layer
         self.memories = {
             spec.name: Memory(spec.name, spec.qubits, memory_noise(spec)) for spec in scenario.nodes
         }
@@ -324,7 +327,7 @@ class Network:
                 tracer.record(TraceRecord(sim.now, node, "network", "send", message, target))
             sim.schedule(delay_ps, self._deliver_network, (node, target, message))
 
-        return NetworkLayer(
+        return self._network_layer(
             node=node,
             memory=self.memories[node],
             links=self._link_services(node),

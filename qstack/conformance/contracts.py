@@ -45,7 +45,7 @@ from qstack.conformance.harness import (
 from qstack.conformance.report import ClauseResult, ConformanceReport, CounterExample
 from qstack.layers.link.messages import CreateType
 from qstack.layers.network.messages import NetCreate
-from qstack.sim.trace import TraceRecord
+from qstack.sim.trace import MemoryTracer, TraceRecord
 
 #: Trace lines kept in a counter-example.
 TRACE_EXCERPT = 30
@@ -190,7 +190,8 @@ def _excerpt(records: list[TraceRecord], until_ps: int | None) -> list[str]:
 
 
 class _Driven(Protocol):
-    """What the machines need of a harness to move time and to end a run."""
+    """What the machines need of a harness: move time, end the run, and
+    show its trace and the verdict of the clauses."""
 
     @property
     def now(self) -> int: ...
@@ -198,6 +199,11 @@ class _Driven(Protocol):
     def advance(self, dt_ps: int) -> None: ...
 
     def finish(self) -> None: ...
+
+    @property
+    def tracer(self) -> MemoryTracer: ...
+
+    def check(self, clauses: tuple[Clause, ...]) -> list[Violation]: ...
 
 
 class _Machine(RuleBasedStateMachine):
@@ -211,10 +217,12 @@ class _Machine(RuleBasedStateMachine):
         self._broken = False
 
     def _records(self) -> list[TraceRecord]:
-        raise NotImplementedError
+        driver = self._driver
+        return [] if driver is None else driver.tracer.records
 
     def _check(self) -> list[Violation]:
-        raise NotImplementedError
+        driver = self._driver
+        return [] if driver is None else driver.check(self.clauses)
 
     def _do(self, label: str, action: Callable[[], object]) -> object:
         self.steps.append(label)
@@ -279,12 +287,6 @@ class LinkContract(_Machine):
     @property
     def _driver(self) -> _Driven | None:
         return self.harness
-
-    def _records(self) -> list[TraceRecord]:
-        return [] if self.harness is None else self.harness.tracer.records
-
-    def _check(self) -> list[Violation]:
-        return [] if self.harness is None else self.harness.check(self.clauses)
 
     @initialize(params=link_params(), seed=st.integers(0, 2**16))
     def build(self, params: LinkParams, seed: int) -> None:
@@ -353,12 +355,6 @@ class NetworkContract(_Machine):
     @property
     def _driver(self) -> _Driven | None:
         return self.harness
-
-    def _records(self) -> list[TraceRecord]:
-        return [] if self.harness is None else self.harness.tracer.records
-
-    def _check(self) -> list[Violation]:
-        return [] if self.harness is None else self.harness.check(self.clauses)
 
     @initialize(params=chain_params(), seed=st.integers(0, 2**16))
     def build(self, params: ChainParams, seed: int) -> None:

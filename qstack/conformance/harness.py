@@ -41,7 +41,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import numpy as np
 
@@ -459,51 +459,6 @@ class _ObservingTracer(MemoryTracer):
         super().record(record)
 
 
-class _SwappableNetwork(Network):
-    """A :class:`Network` whose network entities come from a given class."""
-
-    def __init__(
-        self,
-        scenario: Scenario,
-        seed: int,
-        tracer: MemoryTracer,
-        layer: NetworkLayerFactory | type[Any],
-    ) -> None:
-        self._layer_factory = layer
-        super().__init__(scenario, seed, tracer)
-
-    def _network_entity(self, node: str) -> NetworkLayer:
-        sim = self.sim
-        tracer = self.tracer
-
-        def send_to(target: str, message: PeerMessage, delay_ps: int) -> None:
-            if tracer is not None:
-                tracer.record(TraceRecord(sim.now, node, "network", "send", message, target))
-            sim.schedule(delay_ps, self._deliver_network, (node, target, message))
-
-        def routers(name: str) -> RoutingStrategy:
-            plugin: RoutingStrategy = self.plugin("routing", name)
-            return plugin
-
-        def swap_policies(name: str) -> SwapPolicy:
-            plugin: SwapPolicy = self.plugin("swap_policy", name)
-            return plugin
-
-        entity: NetworkLayer = self._layer_factory(
-            node=node,
-            memory=self.memories[node],
-            links=self.link_entities[node],
-            topology=self.topology,
-            routers=routers,
-            swap_policies=swap_policies,
-            send_to=send_to,
-            set_timer=self._set_timer,
-            link_delay_ps=self._link_delay_ps,
-            rng=self.streams.stream(f"network/{node}"),
-        )
-        return entity
-
-
 def chain_scenario(
     hops: int = 2,
     length_km: float = 5.0,
@@ -558,7 +513,9 @@ class NetworkHarness:
     ) -> None:
         self.obs = NetObservations(nodes=tuple(n.name for n in scenario.nodes))
         self.tracer = _ObservingTracer(self.obs)
-        self.network = _SwappableNetwork(scenario, seed, self.tracer, layer)
+        self.network = Network(
+            scenario, seed, self.tracer, network_layer=cast(type[NetworkLayer], layer)
+        )
         self.obs.records = self.tracer.records
         self.obs.grace_ps = sum(link.delay_ps for link in self.network.links) + 1
         self.ledger = PairLedger(lambda: self.network.sim.now)
