@@ -446,6 +446,12 @@ def _rounds_without_protocol(rounds: int | None, whose: str) -> list[InitErrorDe
     ]
 
 
+def _check_rounds(model: BaseModel, purification: str, rounds: int | None, whose: str) -> None:
+    """Raise when ``rounds`` are asked for with purification 'none'."""
+    if purification == "none":
+        _raise_problems(type(model).__name__, _rounds_without_protocol(rounds, whose))
+
+
 #: Built-in defaults of the network-layer options.
 DEFAULT_ROUTING = "shortest-hops"
 DEFAULT_SWAP_POLICY = "asap"
@@ -471,11 +477,7 @@ class NetworkOptions(BaseModel):
     @model_validator(mode="after")
     def _rounds_need_protocol(self) -> Self:
         """No purification rounds without a purification protocol."""
-        if self.purification == "none":
-            _raise_problems(
-                type(self).__name__,
-                _rounds_without_protocol(self.purification_rounds, "these options"),
-            )
+        _check_rounds(self, self.purification, self.purification_rounds, "these options")
         return self
 
 
@@ -497,11 +499,7 @@ class NetworkSettings(BaseModel):
     @model_validator(mode="after")
     def _rounds_need_protocol(self) -> Self:
         """No purification rounds without a purification protocol."""
-        if self.purification == "none":
-            _raise_problems(
-                type(self).__name__,
-                _rounds_without_protocol(self.purification_rounds, "[network]"),
-            )
+        _check_rounds(self, self.purification, self.purification_rounds, "[network]")
         return self
 
     def options_for(self, request: RequestSpec) -> NetworkOptions:
