@@ -175,7 +175,7 @@ def _request_report(request: SessionRecord, now: int) -> AnyRequestReport:
         status=request.status,
         error=request.error,
         delivered=delivered,
-        fidelity_mean=request.fidelity_sum / delivered if delivered else None,
+        fidelity_mean=request.fidelity_mean,
         latency_mean_s=ps_to_seconds(request.latency_sum_ps) / delivered if delivered else None,
         rate_hz=delivered / active_s if active_s > 0 else None,
     )

@@ -94,8 +94,6 @@ class SessionRecord(ABC):
         self.status: SessionStatus = "running"
         self.error: str | None = None
         self.end_ps: int | None = None
-        self.delivered = 0
-        self.fidelity_sum = 0.0
         self.latency_sum_ps = 0
         self.fidelities: list[float] = []
         self.pair_ids: list[str] = []
@@ -105,6 +103,16 @@ class SessionRecord(ABC):
     @property
     def finished(self) -> bool:
         return self.status != "running"
+
+    @property
+    def delivered(self) -> int:
+        """Pairs reported at both ends."""
+        return len(self.pair_ids)
+
+    @property
+    def fidelity_mean(self) -> float | None:
+        """Mean source-reported fidelity of the delivered pairs."""
+        return sum(self.fidelities) / len(self.fidelities) if self.fidelities else None
 
     def count(self, host: AppHost, now: int, ok: NetOk) -> None:
         """One end reported a pair; count it once both have."""
@@ -116,8 +124,6 @@ class SessionRecord(ABC):
         first_time, first_fidelity = first
         fidelity = source_fidelity if source_fidelity is not None else first_fidelity
         assert fidelity is not None, f"pair {ok.pair_id} reported twice by one end"
-        self.delivered += 1
-        self.fidelity_sum += fidelity
         self.fidelities.append(fidelity)
         self.pair_ids.append(ok.pair_id)
         self.latency_sum_ps += max(now, first_time) - self.start_ps
