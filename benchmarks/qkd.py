@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 import qstack.layers.app.qkd as qkd_app
-from qstack.layers.app.qkd import QkdSession
+from qstack.layers.app.qkd import QKD_LIFECYCLE, QkdRequestReport, QkdSession
 from qstack.network import Network
 from qstack.qkd import (
     ParityOracle,
@@ -59,11 +59,11 @@ from qstack.qkd import (
     verify_keys,
 )
 from qstack.qkd._bits import Bits
-from qstack.runner import QkdRequestReport, run_network
+from qstack.runner import run_network
 from qstack.scenario import Scenario, parse_scenario
 
 E2E_TARGET_BITS_PER_S = 20_000
-#: The name ``QkdSession._distill`` looks ``distill`` up by, in its module.
+#: The name ``QkdSession.distill_key`` looks ``distill`` up by, in its module.
 _DISTILL = "distill"
 
 
@@ -162,17 +162,16 @@ def e2e_scenario(pairs: int, z: float, seed: int = 1) -> Scenario:
 def _timed_classical_phase(totals: dict[str, float]) -> Iterator[None]:
     """Add the wall time of the qkd app's classical phase to ``totals``.
 
-    The classical phase is everything after the last pair: ``net_done`` (Bob
-    builds and tags his basis message), ``receive`` (each end checks a tag;
-    Alice answers, Bob runs ``_distill``), and within it ``distill``. The
-    methods are wrapped for the duration (a handful of calls per run, so the
-    wrapping costs nothing measurable) and restored afterwards.
+    The classical phase is everything after the last pair: Bob builds and
+    tags his basis message (``send_bases``), Alice checks it and answers
+    (``reply_bases``), Bob checks hers and distils (``distill_key``), and
+    within it ``distill``. The session's lifecycle table runs wrapped
+    handlers for the duration (a handful of calls per run, so the wrapping
+    costs nothing measurable); the table is restored afterwards.
     """
-    originals: dict[str, Any] = {
-        "net_done": QkdSession.net_done,
-        "receive": QkdSession.receive,
-    }
-    # ``_distill`` calls the module's global ``distill``: replace that name.
+    handlers = (QkdSession.send_bases, QkdSession.reply_bases, QkdSession.distill_key)
+    original_table = QkdSession.table
+    # ``distill_key`` calls the module's global ``distill``: replace that name.
     original_distill = getattr(qkd_app, _DISTILL)
 
     def timed(function: Callable[..., Any], key: str) -> Callable[..., Any]:
@@ -186,13 +185,12 @@ def _timed_classical_phase(totals: dict[str, float]) -> Iterator[None]:
         return wrapper
 
     try:
-        for name, method in originals.items():
-            setattr(QkdSession, name, timed(method, "classical"))
+        wrapped = {handler: timed(handler, "classical") for handler in handlers}
+        QkdSession.table = QKD_LIFECYCLE.with_handlers(wrapped).fast()
         setattr(qkd_app, _DISTILL, timed(original_distill, "distill"))
         yield
     finally:
-        for name, method in originals.items():
-            setattr(QkdSession, name, method)
+        QkdSession.table = original_table
         setattr(qkd_app, _DISTILL, original_distill)
 
 

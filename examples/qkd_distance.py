@@ -58,9 +58,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qstack.layers.app.qkd import QkdRequestReport
 from qstack.network import Network
 from qstack.physics.formulas import fiber_transmittance, plob_bound
-from qstack.runner import QkdRequestReport, run_network
+from qstack.runner import run_network
 from qstack.scenario import parse_scenario
 
 ATTENUATION_DB_PER_KM = 0.2

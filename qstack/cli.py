@@ -11,13 +11,8 @@ from typing import TextIO
 
 from qstack.diagrams import LAYER_TABLES, layer_diagram
 from qstack.network import Network, TopologyError
-from qstack.runner import (
-    Progress,
-    QkdRequestReport,
-    RunReport,
-    TeleportRequestReport,
-    run_network,
-)
+from qstack.reports import RunReport
+from qstack.runner import Progress, run_network
 from qstack.scenario import DEFAULT_SCENARIO_TOML, ScenarioError, default_scenario, load_scenario
 from qstack.sim.trace import JsonLinesTracer
 
@@ -89,24 +84,9 @@ def format_report(report: RunReport) -> str:
         )
         if request.error:
             lines.append(f"    {request.error}")
-        if isinstance(request, QkdRequestReport):
-            qber = "-" if request.qber is None else f"{request.qber:.4f}"
-            outcome = (
-                f"aborted: {request.abort_reason}"
-                if request.aborted
-                else (
-                    f"secret key {request.secret_key_bits} bits, keys match: {request.keys_match}"
-                )
-            )
-            lines.append(
-                f"    qkd: sifted {request.sifted_bits} bits, QBER {qber}, "
-                f"leaked {request.leaked_bits} bits, {outcome}"
-            )
-        if isinstance(request, TeleportRequestReport) and request.teleport_fidelity_mean:
-            lines.append(
-                f"    teleport: {request.teleported} states, "
-                f"mean fidelity {request.teleport_fidelity_mean:.5f}"
-            )
+        summary = request.summary()
+        if summary:
+            lines.append(f"    {summary}")
     return "\n".join(lines)
 
 

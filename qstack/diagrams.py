@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Literal
 
 from qstack.fsm.table import StateTable
+from qstack.layers.app.base import HOST_LIFECYCLE
+from qstack.layers.app.pairs import PAIRS_LIFECYCLE
+from qstack.layers.app.qkd import QKD_LIFECYCLE
+from qstack.layers.app.teleport import TELEPORT_LIFECYCLE
 from qstack.layers.link.egp import LINK_ENTITY, PAIR_LIFECYCLE, REQUEST_LIFECYCLE
 from qstack.layers.network.qnp import CIRCUIT_LIFECYCLE, NETWORK_ENTITY
+from qstack.layers.physical.station import STATION_LIFECYCLE
 
 LAYER_TABLES: dict[str, tuple[StateTable, ...]] = {
+    "physical": (STATION_LIFECYCLE,),
     "link": (LINK_ENTITY, REQUEST_LIFECYCLE, PAIR_LIFECYCLE),
     "network": (NETWORK_ENTITY, CIRCUIT_LIFECYCLE),
+    "app": (HOST_LIFECYCLE, PAIRS_LIFECYCLE, QKD_LIFECYCLE, TELEPORT_LIFECYCLE),
 }
 
 DiagramFormat = Literal["mermaid", "dot"]

@@ -1,12 +1,17 @@
 """Per-run plug-in registry: names in a scenario -> the factories that build them.
 
-A run makes its own ``Registry`` (usually ``Registry.with_defaults()``) so that a
-plug-in registered by one run or test never leaks into another; there is no
-class-level or module-level table of registrations.
+Every plug-in kind works the same way: ``routing``, ``swap_policy``,
+``purification``, ``link``, ``network``, ``app``. A run makes its own
+``Registry`` (usually ``Registry.with_defaults()``) so that a plug-in
+registered by one run or test never leaks into another; there is no
+class-level or module-level table of registrations. Installed packages
+offer plug-ins through the entry-point groups ``qstack.<kind>``; an entry
+point is imported only when a scenario names it.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -14,16 +19,18 @@ from typing import Any
 Factory = Callable[..., Any]
 """Anything that builds a plug-in: usually the plug-in class itself."""
 
-PLUGIN_KINDS: tuple[str, ...] = ("routing", "swap_policy")
-"""Kinds a run resolves by name; ``with_defaults`` scans their entry-point
-groups ``qstack.<kind>``. (Link protocols plug in by class for now: see
-``qstack.conformance.harness``.)"""
+PLUGIN_KINDS: tuple[str, ...] = ("routing", "swap_policy", "purification", "link", "network", "app")
+"""Every kind a scenario names by name; entry-point groups are ``qstack.<kind>``."""
 
 ENTRY_POINT_PREFIX = "qstack."
 
 _KIND_LABELS: dict[str, str] = {
     "routing": "routing strategy",
     "swap_policy": "swap policy",
+    "purification": "purification scheme",
+    "link": "link protocol",
+    "network": "network protocol",
+    "app": "application",
 }
 
 
@@ -67,28 +74,31 @@ class UnknownPluginError(KeyError):
 
 
 class PluginLoadError(ImportError):
-    """An installed entry point could not be imported or is not a factory.
+    """A plug-in could not be imported or is not a factory.
 
-    Raised while filling a registry so that a broken third-party package is
-    named plainly instead of surfacing as a bare import traceback.
+    Raised when a scenario names an installed entry point that fails, or for
+    a ``--plugin module:Class`` that cannot be loaded, so a broken
+    third-party package is named plainly instead of surfacing as a bare
+    import traceback.
     """
 
-    def __init__(self, group: str, entry_name: str, value: str, cause: str) -> None:
-        self.group = group
-        self.entry_name = entry_name
+    def __init__(self, where: str, value: str, cause: str) -> None:
+        self.where = where
         self.value = value
-        super().__init__(
-            f"entry point {entry_name!r} = {value!r} in group {group!r} failed to load: {cause}"
-        )
+        super().__init__(f"{where} = {value!r} failed to load: {cause}")
 
 
 def builtin_plugins() -> list[tuple[str, str, Factory]]:
     """The built-in (kind, name, factory) triples: the single list of what qstack ships.
 
-    Imported lazily so that layer modules may import this module without a cycle;
-    new built-in kinds (swap policies, cutoffs, ...) are added here.
+    Imported lazily so that layer modules may import this module without a cycle.
     """
-    from qstack.layers.network.policies import NestedSwap, SwapAsap
+    from qstack.layers.app.pairs import PairsSession
+    from qstack.layers.app.qkd import QkdSession
+    from qstack.layers.app.teleport import TeleportSession
+    from qstack.layers.link.egp import LinkLayer
+    from qstack.layers.network.policies import Bbpssw, Dejmps, NestedSwap, SwapAsap
+    from qstack.layers.network.qnp import NetworkLayer
     from qstack.layers.network.routing import ExpectedTime, FidelityAware, ShortestHops
 
     return [
@@ -97,7 +107,69 @@ def builtin_plugins() -> list[tuple[str, str, Factory]]:
         ("routing", FidelityAware.name, FidelityAware),
         ("swap_policy", SwapAsap.name, SwapAsap),
         ("swap_policy", NestedSwap.name, NestedSwap),
+        ("purification", Bbpssw.name, Bbpssw),
+        ("purification", Dejmps.name, Dejmps),
+        ("link", LinkLayer.name, LinkLayer),
+        ("network", NetworkLayer.name, NetworkLayer),
+        ("app", PairsSession.app, PairsSession),
+        ("app", QkdSession.app, QkdSession),
+        ("app", TeleportSession.app, TeleportSession),
     ]
+
+
+def _entry_points(kind: str) -> dict[str, importlib.metadata.EntryPoint]:
+    group = entry_point_group(kind)
+    return {entry.name: entry for entry in importlib.metadata.entry_points(group=group)}
+
+
+def _checked(where: str, value: str, factory: object) -> Factory:
+    if not callable(factory):
+        raise PluginLoadError(where, value, f"{_describe(factory)} is not callable")
+    return factory
+
+
+def load_object(spec: str) -> object:
+    """The object ``module:attribute`` names (``--plugin``), or a clear error."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise PluginLoadError("--plugin", spec, "expected module:Class")
+    try:
+        value: object = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            value = getattr(value, part)
+    except Exception as error:  # any failure inside a third-party import
+        raise PluginLoadError("--plugin", spec, f"{type(error).__name__}: {error}") from error
+    return value
+
+
+def plugin_identity(factory: object) -> tuple[str, str]:
+    """The (kind, name) a plug-in class declares, judged by what it offers:
+    a session class (``app``), a link or network protocol (``name`` plus
+    the layer's service), a routing strategy, a swap policy or a
+    purification scheme (``name`` plus its method)."""
+    app = getattr(factory, "app", None)
+    if isinstance(app, str) and hasattr(factory, "table"):
+        return "app", app
+    name = getattr(factory, "name", None)
+    if not isinstance(name, str) or not name:
+        raise ValueError(
+            f"{_describe(factory)}: a plug-in class needs a 'name' (or, for an "
+            "application, an 'app') class attribute"
+        )
+    for kind, method in (
+        ("network", "link_ok"),
+        ("link", "herald"),
+        ("routing", "route"),
+        ("swap_policy", "should_swap"),
+        ("purification", "recurrence"),
+    ):
+        if callable(getattr(factory, method, None)):
+            return kind, name
+    raise ValueError(
+        f"{_describe(factory)}: not a plug-in qstack knows (a routing strategy has route(), "
+        "a swap policy should_swap(), a purification scheme recurrence(), a link protocol "
+        "herald(), a network protocol link_ok(), an application is a Session subclass)"
+    )
 
 
 class Registry:
@@ -109,38 +181,23 @@ class Registry:
         self._tables: dict[str, dict[str, Factory]] = {}
 
     @classmethod
-    def with_defaults(cls, kinds: Iterable[str] = PLUGIN_KINDS) -> Registry:
-        """Built-ins plus every installed entry point of the groups ``qstack.<kind>``.
-
-        Entry points are loaded eagerly so a broken plug-in package fails the
-        run at set-up with a ``PluginLoadError`` naming it, not mid-simulation.
-        A plug-in reusing a built-in name is a clash (``ValueError``).
-        """
+    def with_defaults(cls) -> Registry:
+        """The built-ins; installed entry points are imported only when a
+        scenario names them. An installed plug-in reusing a built-in's name
+        is refused here (by name, without importing it)."""
         registry = cls()
         for kind, name, factory in builtin_plugins():
             registry.register(kind, name, factory)
-        for kind in kinds:
-            registry.load_entry_points(kind)
+        for kind in PLUGIN_KINDS:
+            for name, entry in _entry_points(kind).items():
+                existing = registry._tables.get(kind, {}).get(name)
+                if existing is not None:
+                    raise ValueError(
+                        f"{kind_label(kind)} {name!r} is built in ({_describe(existing)}); "
+                        f"the installed entry point {entry.value!r} in group "
+                        f"{entry_point_group(kind)!r} cannot reuse the name"
+                    )
         return registry
-
-    def load_entry_points(self, kind: str) -> list[str]:
-        """Register every entry point of group ``qstack.<kind>``; return their names."""
-        group = entry_point_group(kind)
-        loaded: list[str] = []
-        for entry in sorted(importlib.metadata.entry_points(group=group), key=lambda e: e.name):
-            try:
-                factory = entry.load()
-            except Exception as exc:  # any failure inside a third-party import
-                raise PluginLoadError(
-                    group, entry.name, entry.value, f"{type(exc).__name__}: {exc}"
-                ) from exc
-            if not callable(factory):
-                raise PluginLoadError(
-                    group, entry.name, entry.value, f"{_describe(factory)} is not callable"
-                )
-            self.register(kind, entry.name, factory)
-            loaded.append(entry.name)
-        return loaded
 
     def register(self, kind: str, name: str, factory: Factory, *, replace: bool = False) -> None:
         """Add ``factory`` under ``name``; a different factory already there needs ``replace``.
@@ -165,30 +222,48 @@ class Registry:
             )
         table[name] = factory
 
+    def register_class(self, factory: Factory) -> tuple[str, str]:
+        """Register a plug-in class under the kind and name it declares
+        (see :func:`plugin_identity`); returns them."""
+        kind, name = plugin_identity(factory)
+        self.register(kind, name, factory)
+        return kind, name
+
     def resolve(self, kind: str, name: str) -> Factory:
-        """The factory registered as ``name``, or ``UnknownPluginError`` listing the choices."""
+        """The factory registered as ``name`` (an installed entry point of
+        that name is loaded now), or ``UnknownPluginError`` listing the choices."""
         table = self._tables.get(kind, {})
+        factory = table.get(name)
+        if factory is not None:
+            return factory
+        entry = _entry_points(kind).get(name)
+        if entry is None:
+            raise UnknownPluginError(kind, name, self.names(kind))
+        where = f"entry point {name!r} in group {entry_point_group(kind)!r}"
         try:
-            return table[name]
-        except KeyError:
-            raise UnknownPluginError(kind, name, table) from None
+            loaded = entry.load()
+        except Exception as error:  # any failure inside a third-party import
+            raise PluginLoadError(where, entry.value, f"{type(error).__name__}: {error}") from error
+        factory = _checked(where, entry.value, loaded)
+        self.register(kind, name, factory)
+        return factory
 
     def names(self, kind: str) -> list[str]:
-        """Registered names of ``kind``, sorted (empty for a kind nobody registered)."""
-        return sorted(self._tables.get(kind, {}))
+        """Names of ``kind``: registered ones and installed entry points, sorted."""
+        return sorted({*self._tables.get(kind, {}), *_entry_points(kind)})
 
     def kinds(self) -> list[str]:
         """Kinds that hold at least one registration, sorted."""
         return sorted(kind for kind, table in self._tables.items() if table)
 
     def __contains__(self, key: object) -> bool:
-        """``(kind, name) in registry``: a cheap check before ``resolve``."""
+        """``(kind, name) in registry``: registered or installed."""
         if not (isinstance(key, tuple) and len(key) == 2):
             return False
         kind, name = key
-        return isinstance(kind, str) and name in self._tables.get(kind, {})
+        return isinstance(kind, str) and name in self.names(kind)
 
     def __repr__(self) -> str:
         """Show the registered names, which is what a user debugging a scenario wants."""
-        body = ", ".join(f"{kind}={self.names(kind)}" for kind in self.kinds())
+        body = ", ".join(f"{kind}={sorted(self._tables[kind])}" for kind in self.kinds())
         return f"Registry({body})"

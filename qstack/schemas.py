@@ -58,12 +58,24 @@ from qstack.layers.network.messages import (
     SwapRecord,
     Teardown,
 )
+from qstack.layers.physical.messages import (
+    AttemptCancelTrace,
+    AttemptsTrace,
+    AttemptTrace,
+    HeraldTrace,
+)
 from qstack.messages import Message
 
 #: Every primitive and peer message, by the layer whose trace lines carry it.
-#: (The physical layer's ATTEMPT / CANCEL / HERALD are in-process calls on
-#: slotted dataclasses, never traced nor serialised, so they have no schema.)
+#: (The physical layer's primitives run as slotted events; a traced run
+#: records them as these models.)
 MESSAGE_MODELS: dict[str, tuple[type[Message], ...]] = {
+    "physical": (
+        AttemptTrace,
+        AttemptCancelTrace,
+        HeraldTrace,
+        AttemptsTrace,
+    ),
     "link": (
         LinkCreate,
         LinkCancel,
@@ -100,7 +112,9 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 REGENERATE_SCHEMAS = "python -m qstack.schemas specs/schemas"
 REGENERATE_SPEC_TABLES = "python -m qstack.schemas --spec-tables specs"
 #: Spec files with generated blocks, by layer.
-SPEC_FILES: dict[str, str] = {layer: f"{layer}.md" for layer in LAYER_TABLES}
+SPEC_FILES: dict[str, str] = {
+    layer: "application.md" if layer == "app" else f"{layer}.md" for layer in LAYER_TABLES
+}
 #: Spec files whose numbered invariants are the conformance kit's clauses.
 INVARIANT_SPEC_FILES: dict[ClauseLayer, str] = {layer: f"{layer}.md" for layer in CLAUSES}
 #: The "checked from" cell of every kit clause: each check reads one run's

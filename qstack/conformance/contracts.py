@@ -36,15 +36,15 @@ from qstack.conformance.clauses import Clause, Layer, select
 from qstack.conformance.harness import (
     NODES,
     LinkHarness,
-    LinkLayerFactory,
     LinkParams,
     NetworkHarness,
-    NetworkLayerFactory,
     chain_scenario,
 )
 from qstack.conformance.report import ClauseResult, ConformanceReport, CounterExample
 from qstack.layers.link.messages import CreateType
+from qstack.layers.link.service import LinkLayerFactory
 from qstack.layers.network.messages import NetCreate
+from qstack.layers.network.service import NetworkLayerFactory
 from qstack.sim.trace import MemoryTracer, TraceRecord
 
 #: Trace lines kept in a counter-example.
@@ -102,7 +102,9 @@ def link_requests() -> st.SearchStrategy[RequestDraw]:
     return st.builds(
         RequestDraw,
         number=st.one_of(st.integers(1, 5), st.just(None)),
-        min_fidelity=st.one_of(st.sampled_from([0.0, 0.5, 0.8, 0.9, 0.95]), st.floats(0.0, 1.0)),
+        min_fidelity=st.one_of(
+            st.sampled_from([0.0, 0.5, 0.8, 0.9, 0.95, 0.99]), st.floats(0.0, 1.0)
+        ),
         max_time_ps=st.one_of(
             st.none(),
             st.sampled_from([5 * US, 100 * US, 2_000 * US, 20_000 * US]),

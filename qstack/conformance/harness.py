@@ -1,68 +1,45 @@
 """In-memory harnesses that drive a layer under test and record what it did.
 
-Link layer: the plug-in interface
----------------------------------
-A link-layer implementation is anything callable as::
+Both harnesses build through the same code as :class:`qstack.network.Network`
+(:mod:`qstack.wiring`): a link protocol gets exactly the
+:class:`~qstack.layers.link.service.LinkContext` a network gives it, and a
+network protocol runs in a real :class:`~qstack.network.Network`. So a
+layer that passes the kit runs in a network unchanged.
 
-    factory(node=..., peer=..., side=..., memory=..., station=..., settings=...,
-            set_timer=..., one_way_delay_ps=..., rng=...) -> LinkEntity
+Link layer: a link protocol is any class built from one ``LinkContext`` that
+offers :class:`~qstack.layers.link.service.LinkEntity` (see
+``specs/link.md``); the harness is the layer above both ends: it issues
+CREATE / CANCEL, holds the qubits handed up (to the holder ``"upper"``,
+:data:`UPPER_HOLDER`) and frees them.
 
-which is exactly the constructor of the built-in
-:class:`qstack.layers.link.egp.LinkLayer` (its extra ``user_name`` and
-``capacity`` arguments keep their defaults), so a subclass or a class with
-the same constructor plugs in as it is (see :class:`LinkLayerFactory`):
-
-* ``node``/``peer``: the two node names; ``side``: 0 for the link's ``a``
-  end, 1 for ``b`` (the station side, also the pair side);
-* ``memory``: the node's :class:`~qstack.hardware.memory.Memory`;
-* ``station``: the :class:`~qstack.layers.physical.station.HeraldingStation`
-  (``connect(side, herald)``, ``attempt(side, now, Attempt)``,
-  ``cancel(side, now)``);
-* ``settings``: ``setting_for(min_fidelity) -> AttemptSetting | None``;
-* ``set_timer(delay_ps, callback(now, arg), arg) -> Timer``;
-* ``one_way_delay_ps``: the classical delay to the peer; ``rng``: a numpy
-  ``Generator`` of its own.
-
-The entity (:class:`LinkEntity`) offers ``bind(user)``, ``connect(send)``,
-``create(now, LinkCreate) -> create_id``, ``cancel(now, LinkCancel)`` and
-``receive(now, peer_message)``; it reports to the user through
-``link_ok/link_error/link_expire`` and hands each kept qubit to the holder
-named ``"upper"`` (:data:`UPPER_HOLDER`) before its OK.
-
-Network layer
--------------
-:class:`NetworkHarness` builds a chain from a scenario with
-:class:`qstack.network.Network`, swapping in a network-layer class with the
-built-in :class:`~qstack.layers.network.qnp.NetworkLayer`'s constructor.
+Network layer: :class:`NetworkHarness` builds a network from a scenario with
+the network protocol under test on every node, and drives it through
+NET_CREATE at the ``pairs`` application.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, cast
-
-import numpy as np
+from typing import Any, Literal
 
 from qstack.conformance.checks import Violation
 from qstack.conformance.clauses import LINK_CLAUSES, NETWORK_CLAUSES, Clause, run_checks
 from qstack.conformance.observer import (
     CreateEvent,
+    Ledger,
     LinkObservations,
     NetCreateEvent,
     NetObservations,
     NetOkTruth,
-    ObservedStation,
     OkTruth,
-    PairLedger,
     Snapshot,
-    bell_fidelities,
-    true_state,
+    StationWatch,
+    state_at,
 )
-from qstack.hardware.memory import Memory
-from qstack.layers.app.pairs import PairsRequest
-from qstack.layers.link.egp import LinkLayer, LinkUser, SetTimer, SettingChooser
+from qstack.layers.app.pairs import PairsSession
+from qstack.layers.app.service import SessionSetup
+from qstack.layers.link.egp import LinkLayer
 from qstack.layers.link.messages import (
     CreateType,
     LinkCancel,
@@ -71,77 +48,23 @@ from qstack.layers.link.messages import (
     LinkExpire,
     LinkOk,
 )
+from qstack.layers.link.service import LinkLayerFactory
 from qstack.layers.network.messages import NetCreate, NetOk
-from qstack.layers.network.policies import SwapPolicy
-from qstack.layers.network.qnp import NetworkLayer
-from qstack.layers.network.routing import RoutingStrategy, Topology
-from qstack.layers.physical.settings import FixedSetting
-from qstack.layers.physical.station import HeraldingStation
-from qstack.messages import PeerMessage
+from qstack.layers.network.service import NetworkLayerFactory
 from qstack.network import Network
-from qstack.physics.hardware import DepolarizingMemory, Fiber, MemoryNoise, PerfectMemory
-from qstack.physics.heralding import AbstractHerald, DoubleClickHerald, HeraldingModel
+from qstack.physics.hardware import Fiber
+from qstack.quantum.oracle import TruthOracle
+from qstack.quantum.store import QuantumStore
 from qstack.scenario import Scenario, parse_scenario
-from qstack.sim.channel import ClassicalChannel
-from qstack.sim.kernel import Simulator, Timer, TimerCallback, seconds_to_ps
+from qstack.sim.kernel import Simulator, seconds_to_ps
 from qstack.sim.random import RandomStreams
 from qstack.sim.trace import MemoryTracer, TraceRecord
+from qstack.wiring import Run, build_link, build_memory
 
 #: The holder name a link entity hands kept qubits to, in the harness.
 UPPER_HOLDER = "upper"
 
 NODES = ("alice", "bob")
-
-
-class LinkEntity(Protocol):
-    """The link-layer service a plug-in offers (what the harness calls)."""
-
-    def bind(self, user: LinkUser) -> None: ...
-
-    def connect(self, send: Callable[[PeerMessage], None]) -> None: ...
-
-    def create(self, now: int, request: LinkCreate) -> int: ...
-
-    def cancel(self, now: int, request: LinkCancel) -> None: ...
-
-    def receive(self, now: int, message: PeerMessage) -> None: ...
-
-
-class LinkLayerFactory(Protocol):
-    """Builds one end of a link: the built-in ``LinkLayer`` class is one."""
-
-    def __call__(
-        self,
-        *,
-        node: str,
-        peer: str,
-        side: int,
-        memory: Memory,
-        station: HeraldingStation,
-        settings: SettingChooser,
-        set_timer: SetTimer,
-        one_way_delay_ps: int,
-        rng: np.random.Generator,
-    ) -> LinkEntity: ...
-
-
-class NetworkLayerFactory(Protocol):
-    """Builds one node's network entity, with the built-in constructor's arguments."""
-
-    def __call__(
-        self,
-        *,
-        node: str,
-        memory: Memory,
-        links: dict[str, LinkLayer],
-        topology: Topology,
-        routers: Callable[[str], RoutingStrategy],
-        swap_policies: Callable[[str], SwapPolicy],
-        send_to: Callable[[str, PeerMessage, int], None],
-        set_timer: SetTimer,
-        link_delay_ps: Callable[[str, str], int],
-        rng: np.random.Generator,
-    ) -> NetworkLayer: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +80,37 @@ class LinkParams:
     dark_count_probability: float = 0.0  # double-click
     qubits: int = 3
     memory_t_s: float | None = None  # depolarising memory time; None: perfect
+
+    def scenario(self, seed: int) -> Scenario:
+        """The two-node scenario of this link (its requests are the harness's)."""
+        link: dict[str, Any] = {"a": NODES[0], "b": NODES[1], "length_km": self.length_km}
+        if self.model == "abstract":
+            link.update(
+                model="abstract",
+                success_probability=self.success_probability,
+                fidelity=self.fidelity,
+                attempt_duration_s=self.attempt_duration_s,
+            )
+        else:
+            # eta is one arm: emission (1) x fiber to the station x detector
+            arm = Fiber(self.length_km / 2).transmittance
+            link.update(
+                model="double-click",
+                detector_efficiency=min(self.eta / arm, 1.0),
+                dark_count_probability=self.dark_count_probability,
+            )
+        node: dict[str, Any] = {"qubits": self.qubits}
+        if self.memory_t_s is not None:
+            node["memory_t_s"] = self.memory_t_s
+        return parse_scenario(
+            {
+                "seed": seed,
+                "nodes": [{"name": name, **node} for name in NODES],
+                "links": [link],
+                "requests": [{"app": "pairs", "src": NODES[0], "dst": NODES[1], "pairs": 1}],
+            },
+            "<conformance link>",
+        )
 
 
 class _User:
@@ -176,88 +130,64 @@ class _User:
         self._harness._record(TraceRecord(now, self._node, "link", "up", expire))
 
 
+class _LinkTracer(MemoryTracer):
+    """Keeps the trace and feeds the station's records to its watch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.watch: StationWatch | None = None
+
+    def record(self, record: TraceRecord) -> None:
+        if self.watch is not None and record.layer == "physical":
+            self.watch.observe(record)
+        super().record(record)
+
+
 class LinkHarness:
     """Two link entities, ``alice`` (side 0) and ``bob`` (side 1), on one
     simulated link, driven through CREATE / CANCEL / release / time."""
 
     def __init__(
         self,
-        factory: LinkLayerFactory | type[Any] = LinkLayer,
+        factory: LinkLayerFactory | None = None,
         params: LinkParams | None = None,
         seed: int = 0,
     ) -> None:
         params = params or LinkParams()
         self.params = params
+        scenario = params.scenario(seed)
         self.sim = Simulator()
-        streams = RandomStreams(seed)
-        self.tracer = MemoryTracer()
-        noise: MemoryNoise = (
-            PerfectMemory() if params.memory_t_s is None else DepolarizingMemory(params.memory_t_s)
-        )
-        self.memories = {node: Memory(node, params.qubits, noise) for node in NODES}
-        self.ledger = PairLedger(lambda: self.sim.now)
-        for memory in self.memories.values():
-            self.ledger.watch(memory)
-        delay_ps = Fiber(params.length_km).delay_ps
-        model: HeraldingModel
-        if params.model == "abstract":
-            cycle_ps = window_ps = seconds_to_ps(params.attempt_duration_s)
-            model = AbstractHerald(params.success_probability, params.fidelity)
-        else:
-            window_ps = delay_ps
-            cycle_ps = seconds_to_ps(1e-6) + window_ps
-            model = DoubleClickHerald(params.eta, params.dark_count_probability)
+        self.tracer = _LinkTracer()
+        self.store = QuantumStore()
+        self.oracle = TruthOracle(self.store)
+        run = Run(self.sim, self.store, self.oracle, RandomStreams(seed), self.tracer)
+        self.memories = {spec.name: build_memory(self.store, spec) for spec in scenario.nodes}
+        self.ledger = Ledger(self.store, self.memories, lambda: self.sim.now)
+        self.watch = StationWatch(self.store, self.memories)
+        self.tracer.watch = self.watch
         memories = (self.memories[NODES[0]], self.memories[NODES[1]])
-        self.station = ObservedStation(
-            self.sim, "alice-bob", memories, cycle_ps, window_ps, streams.stream("station")
+        self.link = build_link(
+            run,
+            scenario.links[0],
+            memories,
+            factory or LinkLayer,
+            (params.qubits, params.qubits),
+            UPPER_HOLDER,
         )
-        self.settings = FixedSetting(self.station, model, params.model)
+        self.station = self.link.station
         self.obs = LinkObservations(
             nodes=NODES,
-            delay_ps=delay_ps,
-            cycle_ps=cycle_ps,
+            delay_ps=self.link.delay_ps,
+            cycle_ps=self.station.cycle_ps,
             user_holder=UPPER_HOLDER,
             records=self.tracer.records,
-            arms=self.station.arms,
+            arms=self.watch.arms,
             placements=self.ledger.placements,
         )
         self.user_held: dict[str, list[int]] = {node: [] for node in NODES}
-        self.entities: dict[str, LinkEntity] = {}
-        for side, node in enumerate(NODES):
-            self.entities[node] = factory(
-                node=node,
-                peer=NODES[1 - side],
-                side=side,
-                memory=self.memories[node],
-                station=self.station,
-                settings=self.settings,
-                set_timer=self._set_timer,
-                one_way_delay_ps=delay_ps,
-                rng=streams.stream(f"link/{node}"),
-            )
-        for side, node in enumerate(NODES):
-            entity = self.entities[node]
-            receiver = self.entities[NODES[1 - side]]
+        self.entities = dict(zip(NODES, self.link.ends, strict=True))
+        for node, entity in self.entities.items():
             entity.bind(_User(self, node))
-            channel = ClassicalChannel(
-                self.sim,
-                node,
-                NODES[1 - side],
-                "link",
-                delay_ps,
-                self._deliverer(receiver),
-                self.tracer,
-            )
-            entity.connect(channel.send)
-
-    def _deliverer(self, receiver: LinkEntity) -> Callable[[PeerMessage], None]:
-        def deliver(message: PeerMessage) -> None:
-            receiver.receive(self.sim.now, message)
-
-        return deliver
-
-    def _set_timer(self, delay_ps: int, callback: TimerCallback, argument: object) -> Timer:
-        return self.sim.timer(delay_ps, callback, argument)
 
     def _record(self, record: TraceRecord) -> None:
         self.tracer.record(record)
@@ -277,20 +207,19 @@ class LinkHarness:
         self._record(TraceRecord(now, node, "link", "up", ok))
         side = NODES.index(node)
         memory = self.memories[node]
-        pair = None
+        record = None
         holder = None
         half_here = False
         held_before = False
         if ok.qubit is not None and 0 <= ok.qubit < memory.size:
-            pair = memory.pairs[ok.qubit]
+            record = self.store.record(node, ok.qubit)
             holder = memory.holders[ok.qubit]
             held_before = ok.qubit in self.user_held[node]
-            if pair is not None:
-                half_here = pair.memories[side] is memory and pair.qubits[side] == ok.qubit
+            if record is not None:
+                half_here = record.side_of(memory.qubits, ok.qubit) == side
         elif ok.qubit is None:
-            herald = self.station.heralds.get(ok.pair_id)
-            pair = None if herald is None else herald.pair
-        herald = None if pair is None else self.station.heralds.get(pair.pair_id)
+            herald = self.watch.heralds.get(ok.pair_id)
+            record = None if herald is None else herald.record
         self.obs.oks.append(
             OkTruth(
                 record=index,
@@ -298,14 +227,13 @@ class LinkHarness:
                 side=side,
                 time_ps=now,
                 ok=ok,
-                pair=pair,
+                herald=self.watch.herald_of(record),
                 true_fidelity=(
-                    None if pair is None else true_state(pair, now).fidelity(ok.bell_index)
+                    None if record is None else state_at(record, now).fidelity(ok.bell_index)
                 ),
                 holder=holder,
                 half_here=half_here,
                 held_before=held_before,
-                stream_start_ps=None if herald is None else herald.stream_start_ps,
             )
         )
         if ok.qubit is not None and holder == UPPER_HOLDER and not held_before:
@@ -386,11 +314,13 @@ class LinkHarness:
         ended = set()
         for record in self.tracer.records:
             message = record.message
-            if record.direction != "up" or record.node != message.model_dump().get("origin"):
+            if record.direction != "up" or not isinstance(message, LinkOk | LinkError):
+                continue
+            if record.node != message.origin:
                 continue
             if isinstance(message, LinkError):
                 ended.add((message.origin, message.create_id))
-            elif isinstance(message, LinkOk):
+            else:
                 create = self._create_of(message.origin, message.create_id)
                 if create and create.number is not None and message.seq + 1 >= create.number:
                     ended.add((message.origin, message.create_id))
@@ -432,31 +362,32 @@ class _ObservingTracer(MemoryTracer):
         super().__init__()
         self.obs = obs
         self.network: Network | None = None
-        self.ledger: PairLedger | None = None
 
     def record(self, record: TraceRecord) -> None:
         network = self.network
         message = record.message
         if network is not None and record.direction == "down" and isinstance(message, NetCreate):
             entity = network.network_entities[record.node]
-            request_id = str(getattr(entity, "next_request_id", f"{record.node}#?"))
             self.obs.creates.append(
-                NetCreateEvent(record.time_ps, record.node, request_id, message)
+                NetCreateEvent(record.time_ps, record.node, entity.next_request_id, message)
             )
         if network is not None and record.direction == "up" and isinstance(message, NetOk):
-            fidelities = None
-            birth = None
-            if message.qubit is not None and self.ledger is not None:
-                pair = network.memories[record.node].pairs[message.qubit]
-                if pair is not None:
-                    fidelities = bell_fidelities(true_state(pair, record.time_ps))
-                    birth = self.ledger.birth(pair)
-            self.obs.oks.append(
-                NetOkTruth(
-                    len(self.records), record.node, record.time_ps, message, fidelities, birth
-                )
-            )
+            self.obs.oks.append(self._truth(network, record, message))
         super().record(record)
+
+    def _truth(self, network: Network, record: TraceRecord, ok: NetOk) -> NetOkTruth:
+        pair = None if ok.qubit is None else network.store.record(record.node, ok.qubit)
+        if pair is None:
+            return NetOkTruth(len(self.records), record.node, record.time_ps, ok, None, None, None)
+        if pair.consumed is not None:
+            state, index = pair.consumed
+            fidelity = state.fidelity(index)
+        else:
+            index = pair.bell_index
+            fidelity = state_at(pair, record.time_ps).fidelity(index)
+        return NetOkTruth(
+            len(self.records), record.node, record.time_ps, ok, index, fidelity, pair.born_ps
+        )
 
 
 def chain_scenario(
@@ -502,28 +433,26 @@ def chain_scenario(
 
 
 class NetworkHarness:
-    """A network built from a scenario with a swappable network layer,
-    driven through NET_CREATE and time, observed at every NET_OK."""
+    """A network built from a scenario with the network protocol under test
+    on every node, driven through NET_CREATE and time, observed at every
+    NET_OK."""
 
     def __init__(
         self,
         scenario: Scenario,
-        layer: NetworkLayerFactory | type[Any] = NetworkLayer,
+        layer: NetworkLayerFactory | None = None,
         seed: int = 0,
+        link_layer: LinkLayerFactory | None = None,
     ) -> None:
         self.obs = NetObservations(nodes=tuple(n.name for n in scenario.nodes))
         self.tracer = _ObservingTracer(self.obs)
         self.network = Network(
-            scenario, seed, self.tracer, network_layer=cast(type[NetworkLayer], layer)
+            scenario, seed, self.tracer, link_layer=link_layer, network_layer=layer
         )
         self.obs.records = self.tracer.records
         self.obs.grace_ps = sum(link.delay_ps for link in self.network.links) + 1
-        self.ledger = PairLedger(lambda: self.network.sim.now)
-        for memory in self.network.memories.values():
-            self.ledger.watch(memory)
         self.tracer.network = self.network
-        self.tracer.ledger = self.ledger
-        self.requests: list[PairsRequest] = []
+        self.requests: list[PairsSession] = []
 
     @property
     def now(self) -> int:
@@ -531,11 +460,22 @@ class NetworkHarness:
 
     def create(self, src: str, request: NetCreate) -> None:
         """Issue NET_CREATE at ``src`` through its ``pairs`` application."""
-        now = self.network.sim.now
-        pairs = PairsRequest(src, request.remote, request, now)
+        network = self.network
+        now = network.sim.now
+        pairs = PairsSession(
+            SessionSetup(
+                name=f"harness-{len(self.requests)}",
+                src=src,
+                dst=request.remote,
+                create=request,
+                start_ps=now,
+                rng=network.streams.stream(f"harness/{len(self.requests)}"),
+                options={},
+            )
+        )
         self.requests.append(pairs)
         self.tracer.record(TraceRecord(now, src, "network", "down", request))
-        self.network.apps[src].start(now, pairs)
+        network.apps[src].start(now, pairs)
         self._observe()
 
     def advance(self, dt_ps: int) -> None:
@@ -549,7 +489,7 @@ class NetworkHarness:
     def idle(self) -> bool:
         """Every request finished and no entity still serving a circuit."""
         return all(r.finished for r in self.requests) and all(
-            getattr(e, "state", "idle") != "serving" for e in self.network.network_entities.values()
+            e.state != "serving" for e in self.network.network_entities.values()
         )
 
     def finish(self, limit_ps: int | None = None) -> None:

@@ -3,41 +3,42 @@
 The observer never asks the implementation under test what it did; it
 watches the shared hardware instead:
 
-* every write into a :class:`~qstack.hardware.memory.Memory`'s ``pairs``
-  slots (which pair occupies which qubit, since when), through a recording
-  list put in place of ``Memory.pairs`` before the run starts;
-* every ATTEMPT / CANCEL / HERALD at a heralding station (link harness);
-* the true state of a pair at any instant, computed on a copy (so observing
-  never changes the simulation).
+* every write into a qubit of the run's :class:`~qstack.quantum.store.QuantumStore`
+  (which state occupies which qubit, since when), through the store's
+  placement hook;
+* every ATTEMPT / CANCEL / HERALD at a heralding station, from the
+  physical layer's trace records;
+* the true state of a pair at any instant, read through the run's oracle
+  on a copy (so observing never changes the simulation).
 
-Anything that emits the service primitives and uses the shared ``Memory``
-and ``EntangledPair`` hardware can be observed this way.
+Anything that emits the service primitives and acts through the store can
+be observed this way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, SupportsIndex
 
-from qstack.hardware.memory import EntangledPair, Memory
+from qstack.hardware.memory import Memory
 from qstack.layers.link.messages import LinkCreate, LinkOk
 from qstack.layers.network.messages import NetCreate, NetOk
-from qstack.layers.physical.station import Attempt, HeraldingStation, HeraldListener
+from qstack.layers.physical.messages import AttemptCancelTrace, AttemptTrace, HeraldTrace
 from qstack.physics.state import PairState
-from qstack.sim.kernel import Simulator
+from qstack.quantum.store import PairRecord, QuantumStore, QubitRegister
 from qstack.sim.trace import TraceRecord
 
 Clock = Callable[[], int]
 
 
-def true_state(pair: EntangledPair, now: int) -> PairState:
-    """The pair's state at ``now``, memory noise applied to a copy."""
-    state = pair.state.copy()
+def state_at(record: PairRecord, now: int) -> PairState:
+    """The record's state at ``now``, memory noise applied to a copy."""
+    state = record.state.copy()
     for side in (0, 1):
-        dt = now - pair.updated_ps[side]
-        if dt > 0:
-            pair.memories[side].noise.apply(state, side, dt)
+        register = record.registers[side]
+        dt = now - record.updated_ps[side]
+        if register is not None and dt > 0:
+            register.noise.apply(state, side, dt)
     return state
 
 
@@ -48,77 +49,41 @@ def bell_fidelities(state: PairState) -> tuple[float, float, float, float]:
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """A pair was written into (or cleared from) a memory slot."""
+    """A state was written into (or cleared from) a qubit."""
 
     time_ps: int
     node: str
     qubit: int
     holder: str | None
-    replaced_other: bool  # the slot held a different pair at the time
+    replaced_other: bool  # the qubit held a different state at the time
 
 
-class _PairSlots(list[EntangledPair | None]):
-    """A ``Memory.pairs`` list that reports every write."""
+class Ledger:
+    """Watches a run's store: every write into a qubit."""
 
-    def __init__(
-        self,
-        items: list[EntangledPair | None],
-        on_write: Callable[[int, EntangledPair | None, EntangledPair | None], None],
-    ) -> None:
-        super().__init__(items)
-        self._on_write = on_write
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        if isinstance(index, SupportsIndex):
-            position = int(index) % len(self)
-            self._on_write(position, self[position], value)
-        super().__setitem__(index, value)
-
-
-class PairLedger:
-    """Watches memories: which pair sits where, and each pair's birth.
-
-    A pair's birth is when it was first written into a slot; a pair made by
-    joining others (a swap) inherits the oldest birth of the pairs it
-    replaced in its slots.
-    """
-
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, store: QuantumStore, memories: Mapping[str, Memory], clock: Clock) -> None:
+        self._memories = memories
         self._clock = clock
-        self._births: dict[int, tuple[EntangledPair, int]] = {}
         self.placements: list[Placement] = []
-        self.memories: dict[str, Memory] = {}
+        self._current: dict[tuple[str, int], PairRecord] = {}
+        store.placement = self._placed
 
-    def watch(self, memory: Memory) -> None:
-        """Start recording writes into ``memory``'s pair slots."""
-        node = memory.node
-        self.memories[node] = memory
-
-        def on_write(qubit: int, old: EntangledPair | None, new: EntangledPair | None) -> None:
-            now = self._clock()
-            if new is not None:
-                inherited = self.birth(old) if old is not None else None
-                known = self._births.get(id(new))
-                candidates = [now if inherited is None else inherited]
-                if known is not None:
-                    candidates.append(known[1])
-                self._births[id(new)] = (new, min(candidates))
-            self.placements.append(
-                Placement(
-                    now,
-                    node,
-                    qubit,
-                    memory.holders[qubit],
-                    new is not None and old is not None and old is not new,
-                )
+    def _placed(
+        self, now: int, register: QubitRegister, qubit: int, record: PairRecord | None
+    ) -> None:
+        key = (register.node, qubit)
+        old = self._current.pop(key, None)
+        if record is not None:
+            self._current[key] = record
+        self.placements.append(
+            Placement(
+                now,
+                register.node,
+                qubit,
+                self._memories[register.node].holders[qubit],
+                record is not None and old is not None and old is not record,
             )
-
-        memory.pairs = _PairSlots(list(memory.pairs), on_write)
-
-    def birth(self, pair: EntangledPair) -> int | None:
-        """When ``pair`` (or the oldest pair it was made from) appeared."""
-        known = self._births.get(id(pair))
-        return None if known is None else known[1]
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,61 +104,59 @@ class Herald:
     were last armed before it (when the successful attempts began)."""
 
     time_ps: int
-    pair: EntangledPair
+    pair_id: int
+    bell_index: int
+    record: PairRecord | None
     stream_start_ps: int | None
 
 
-class ObservedStation(HeraldingStation):
-    """A heralding station that reports every ATTEMPT and HERALD."""
+class StationWatch:
+    """Arms and heralds of one link's station, from its trace records."""
 
-    def __init__(
-        self,
-        sim: Simulator,
-        name: str,
-        memories: tuple[Memory, Memory],
-        cycle_ps: int,
-        window_ps: int,
-        rng: Any,
-    ) -> None:
-        super().__init__(sim, name, memories, cycle_ps, window_ps, rng)
+    def __init__(self, store: QuantumStore, memories: Mapping[str, Memory]) -> None:
+        self._store = store
+        self._memories = memories
         self.arms: list[Arm] = []
         self.heralds: dict[int, Herald] = {}
         self._armed_at: list[int | None] = [None, None]
 
-    def connect(self, side: int, listener: HeraldListener) -> None:
-        def observed(now: int, pair: EntangledPair) -> None:
-            if pair.pair_id not in self.heralds:
-                starts = self._armed_at
-                start = None if None in starts else max(s for s in starts if s is not None)
-                self.heralds[pair.pair_id] = Herald(now, pair, start)
-            listener(now, pair)
-
-        super().connect(side, observed)
-
-    def attempt(self, side: int, now: int, attempt: Attempt) -> None:
-        memory = self._memories[side]
-        qubit = attempt.qubit
-        valid = 0 <= qubit < memory.size
-        self.arms.append(
-            Arm(
-                now,
-                memory.node,
-                side,
-                qubit,
-                memory.holders[qubit] if valid else None,
-                valid and memory.pairs[qubit] is not None,
+    def observe(self, record: TraceRecord) -> None:
+        message = record.message
+        if isinstance(message, AttemptTrace):
+            memory = self._memories[record.node]
+            qubit = message.qubit
+            valid = 0 <= qubit < memory.size
+            self.arms.append(
+                Arm(
+                    record.time_ps,
+                    record.node,
+                    message.side,
+                    qubit,
+                    memory.holders[qubit] if valid else None,
+                    valid and memory.qubits.holds_state(qubit),
+                )
             )
-        )
-        self._armed_at[side] = now
-        super().attempt(side, now, attempt)
+            self._armed_at[message.side] = record.time_ps
+        elif isinstance(message, AttemptCancelTrace):
+            self._armed_at[message.side] = None
+        elif isinstance(message, HeraldTrace) and message.pair_id not in self.heralds:
+            starts = self._armed_at
+            start = None if None in starts else max(s for s in starts if s is not None)
+            self.heralds[message.pair_id] = Herald(
+                record.time_ps,
+                message.pair_id,
+                message.bell_index,
+                self._store.record(record.node, message.qubit),
+                start,
+            )
+            self._armed_at = [None, None]
 
-    def _herald(self, now: int, model: Any) -> None:
-        super()._herald(now, model)
-        self._armed_at = [None, None]
-
-    def cancel(self, side: int, now: int) -> None:
-        self._armed_at[side] = None
-        super().cancel(side, now)
+    def herald_of(self, record: PairRecord | None) -> Herald | None:
+        """The herald that made ``record``, if it is a link pair."""
+        if record is None:
+            return None
+        herald = self.heralds.get(record.pair_id)
+        return herald if herald is not None and herald.record is record else None
 
 
 @dataclass(slots=True)
@@ -215,12 +178,11 @@ class OkTruth:
     side: int
     time_ps: int
     ok: LinkOk
-    pair: EntangledPair | None  # the pair behind the OK, if one can be found
+    herald: Herald | None  # the herald of the pair behind the OK, if one can be found
     true_fidelity: float | None  # with the OK's bell_index, at the OK
     holder: str | None  # holder of the OK'd qubit at the OK
     half_here: bool  # the pair's half at this node is the OK'd qubit
     held_before: bool  # the upper layer already held this qubit
-    stream_start_ps: int | None
 
 
 @dataclass(slots=True)
@@ -262,13 +224,17 @@ class NetCreateEvent:
 
 @dataclass(slots=True)
 class NetOkTruth:
-    """The true state behind a NET_OK at the moment it was reported."""
+    """The true state behind a NET_OK at the moment it was reported:
+    ``reference_index`` is the Bell state a noiseless run would hold (every
+    swap outcome and correction applied so far), ``fidelity`` the true
+    fidelity with it."""
 
     record: int
     node: str
     time_ps: int
     ok: NetOk
-    fidelities: tuple[float, float, float, float] | None  # with each Bell state
+    reference_index: int | None
+    fidelity: float | None
     birth_ps: int | None
 
 

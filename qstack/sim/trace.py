@@ -13,7 +13,7 @@ from typing import IO, Any, Literal, Protocol
 
 from qstack.messages import Message
 
-Direction = Literal["up", "down", "send", "recv"]
+Direction = Literal["up", "down", "send", "recv", "event"]
 
 
 @dataclass(frozen=True, slots=True)

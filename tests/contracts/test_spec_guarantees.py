@@ -10,14 +10,18 @@ from typing import Any
 import numpy as np
 import pytest
 
+from qstack.fsm import ProtocolError
 from qstack.hardware.memory import Memory
-from qstack.layers.app.pairs import PairsRequest
+from qstack.layers.app.pairs import PAIRS_LIFECYCLE, PairsSession
 from qstack.layers.link.messages import LinkOk
 from qstack.layers.network.messages import NetOk, PathInstall
-from qstack.layers.physical.station import Attempt, AttemptSetting, HeraldingStation
+from qstack.layers.physical.service import AttemptSetting
+from qstack.layers.physical.station import HeraldingStation
 from qstack.network import Network
 from qstack.physics.hardware import PerfectMemory
 from qstack.physics.heralding import AbstractHerald
+from qstack.quantum.oracle import TruthOracle
+from qstack.quantum.store import QuantumStore
 from qstack.runner import run_network
 from qstack.scenario import parse_scenario
 from qstack.sim.kernel import Simulator
@@ -59,17 +63,23 @@ def traced() -> tuple[Network, list[TraceRecord]]:
 
 def test_physical_attempts_need_both_sides_armed_with_equal_tags() -> None:
     sim = Simulator()
-    memories = (Memory("a", 2, PerfectMemory()), Memory("b", 2, PerfectMemory()))
-    station = HeraldingStation(sim, "a-b", memories, 10, 5, np.random.default_rng(0))
-    herald = AbstractHerald(1.0, 0.9)
-    setting = AttemptSetting(herald, 0.9, "abstract")
-    station.attempt(0, 0, Attempt("one", 0, setting))
-    station.attempt(1, 0, Attempt("two", 0, setting))
+    store = QuantumStore()
+    memories = (
+        Memory(store.register("a", 2, PerfectMemory())),
+        Memory(store.register("b", 2, PerfectMemory())),
+    )
+    station = HeraldingStation(
+        sim, "a-b", memories, store, TruthOracle(store), 10, 5, np.random.default_rng(0)
+    )
+    side_a, side_b = station.ports
+    setting = AttemptSetting(AbstractHerald(1.0, 0.9), 0.9, "abstract")
+    side_a.attempt(0, 0, "one", setting)
+    side_b.attempt(0, 0, "two", setting)
     assert not station.running  # tags differ: no attempts
-    with pytest.raises(RuntimeError, match="already attempting"):
-        station.attempt(0, 0, Attempt("one", 1, setting))
-    station.cancel(1, 0)
-    station.attempt(1, 0, Attempt("one", 0, setting))
+    with pytest.raises(ProtocolError, match="heralding station: Attempt is not allowed"):
+        side_a.attempt(0, 1, "one", setting)  # this side is armed already
+    side_b.cancel(0)
+    side_b.attempt(0, 0, "one", setting)
     assert station.running
 
 
@@ -127,15 +137,16 @@ def test_network_messages_stay_on_the_circuit_path(
 
 def test_pairs_app_frees_each_qubit_when_it_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     checked: list[int] = []
-    original = PairsRequest.net_ok
+    original = PairsSession.on_pair
 
-    def checking(self: PairsRequest, host: Any, now: int, ok: NetOk) -> None:
-        original(self, host, now, ok)
+    def checking(host: Any, session: Any, now: int, ok: NetOk) -> None:
+        original(host, session, now, ok)
         if ok.qubit is not None:
             assert host.memory.holders[ok.qubit] is None
             checked.append(ok.qubit)
 
-    monkeypatch.setattr(PairsRequest, "net_ok", checking)
+    table = PAIRS_LIFECYCLE.with_handlers({original: checking}).fast()
+    monkeypatch.setattr(PairsSession, "table", table)
     _run(_chain([REQUESTS[0]]))
     assert len(checked) == 2 * 40  # both ends, every pair
 

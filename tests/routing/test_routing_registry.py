@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +21,14 @@ from qstack.layers.network.routing import (
     ShortestHops,
     Topology,
 )
-from qstack.registry import PluginLoadError, Registry, UnknownPluginError, builtin_plugins
+from qstack.registry import (
+    PLUGIN_KINDS,
+    PluginLoadError,
+    Registry,
+    UnknownPluginError,
+    builtin_plugins,
+    plugin_identity,
+)
 
 BUILTIN_ROUTING = ["expected-time", "fidelity-aware", "shortest-hops"]
 
@@ -51,8 +59,9 @@ def test_builtin_list_names_match_strategy_names() -> None:
     kinds = set()
     for kind, name, factory in builtin_plugins():
         kinds.add(kind)
-        assert factory().name == name
-    assert kinds == {"routing", "swap_policy"}
+        assert getattr(factory, "app" if kind == "app" else "name") == name
+        assert plugin_identity(factory) == (kind, name)
+    assert kinds == set(PLUGIN_KINDS)
 
 
 def test_unknown_name_message_lists_available() -> None:
@@ -168,8 +177,10 @@ def test_entry_points_are_loaded(plugin_module: str, monkeypatch: pytest.MonkeyP
     )
     registry = Registry.with_defaults()
     assert registry.names("routing") == sorted([*BUILTIN_ROUTING, "mine"])
+    assert plugin_module not in sys.modules  # listed by name, imported only when named
     assert registry.resolve("routing", "mine")().name == "mine"
-    assert {"qstack.routing", "qstack.swap_policy"} <= set(groups)
+    assert plugin_module in sys.modules
+    assert {f"qstack.{kind}" for kind in PLUGIN_KINDS} <= set(groups)
 
 
 def test_entry_point_that_fails_to_import_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -178,8 +189,9 @@ def test_entry_point_that_fails_to_import_is_named(monkeypatch: pytest.MonkeyPat
         "entry_points",
         fake_entry_points({"qstack.swap_policy": [("broken", "qstack_no_such_module_xyz:Policy")]}),
     )
+    registry = Registry.with_defaults()
     with pytest.raises(PluginLoadError) as caught:
-        Registry.with_defaults()
+        registry.resolve("swap_policy", "broken")
     message = str(caught.value)
     assert "'broken'" in message
     assert "qstack_no_such_module_xyz:Policy" in message
@@ -197,7 +209,7 @@ def test_entry_point_that_is_not_callable(
         fake_entry_points({"qstack.swap_policy": [("three", f"{plugin_module}:NOT_A_FACTORY")]}),
     )
     with pytest.raises(PluginLoadError, match=r"'three'.*not callable"):
-        Registry.with_defaults()
+        Registry.with_defaults().resolve("swap_policy", "three")
 
 
 def test_entry_point_clashing_with_builtin(

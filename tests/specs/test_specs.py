@@ -19,12 +19,13 @@ import qstack.layers.network.messages as network_messages
 from qstack.conformance.clauses import CLAUSES
 from qstack.diagrams import LAYER_TABLES
 from qstack.layers.app.base import AppMessage
-from qstack.layers.app.qkd import DEFAULT_QBER_THRESHOLD, PRESHARED_KEY_BITS
+from qstack.layers.app.qkd import DEFAULT_QBER_THRESHOLD, PRESHARED_KEY_BITS, QkdRequestReport
+from qstack.layers.app.teleport import TeleportRequestReport
 from qstack.messages import Message
 from qstack.qkd.auth import Authenticator
 from qstack.qkd.pipeline import distill
 from qstack.qkd.privacy import secret_key_length
-from qstack.runner import QkdRequestReport, RequestReport, TeleportRequestReport
+from qstack.reports import RequestReport
 from qstack.schemas import (
     INVARIANT_SPEC_FILES,
     MESSAGE_MODELS,
@@ -148,7 +149,7 @@ def test_update_spec_text_replaces_only_the_block() -> None:
     with pytest.raises(ValueError, match="markers"):
         update_spec_text("no markers here", "link")
     with pytest.raises(KeyError):
-        render_spec_tables("physical")
+        render_spec_tables("nowhere")
 
 
 def _field_table(text: str, kind: str) -> list[str] | None:

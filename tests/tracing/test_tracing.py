@@ -192,14 +192,15 @@ def test_render_mermaid_structure(lines: list[TraceLine]) -> None:
     assert rows[0] == "sequenceDiagram"
     participants = [row for row in rows if row.startswith("    participant ")]
     pairs = {(line.node, line.layer) for line in lines}
-    assert len(participants) == len(pairs) == 6
+    assert len(participants) == len(pairs)
+    assert {layer for _, layer in pairs} == {"physical", "link", "network"}
     assert "    participant p0 as alice network" in participants
     arrows = [row for row in rows if re.match(r"^    p\d+-(>>|x)p\d+: ", row)]
     sends = sum(line.direction == "send" for line in lines)
     recvs = sum(line.direction == "recv" for line in lines)
     assert sends == recvs == len(arrows)
     notes = [row for row in rows if row.startswith("    Note over ")]
-    assert len(notes) == sum(line.direction in ("up", "down") for line in lines)
+    assert len(notes) == sum(line.direction in ("up", "down", "event") for line in lines)
     assert len(rows) == 1 + len(participants) + len(arrows) + len(notes)
     assert all("#0" not in row for row in rows), "'#' is escaped for Mermaid"
     assert any("alice#35;0" in row for row in rows)

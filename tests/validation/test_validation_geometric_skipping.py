@@ -33,11 +33,14 @@ from _validation_helpers import (
 )
 from scipy import stats
 
-import qstack.network
+import qstack.wiring
 from qstack.hardware.memory import Memory
 from qstack.layers.physical.station import HeraldingStation
 from qstack.physics.heralding import HeraldingModel
+from qstack.quantum.oracle import TruthOracle
+from qstack.quantum.store import QuantumStore
 from qstack.sim.kernel import Simulator
+from qstack.sim.trace import Tracer
 
 SEEDS = 10
 PAIRS_PER_SEED = 3_000
@@ -48,9 +51,10 @@ class AttemptByAttemptStation(HeraldingStation):
     """Reference station: one scheduled event and one Bernoulli(p) draw per attempt.
 
     It keeps the base class's bookkeeping contract: ``_attempts_drawn`` is the
-    number of attempts begun so far (what ``cancel`` and ``_herald`` count),
+    number of attempts begun so far (what CANCEL and the herald count),
     ``_started_ps`` the start of the run of attempts and ``_timer`` the next
-    pending event (so ``running`` and ``cancel`` work unchanged).
+    pending event (so ``running`` and CANCEL work unchanged); a success goes
+    through the station's lifecycle like the base class's (``_due``).
     """
 
     def __init__(
@@ -58,26 +62,29 @@ class AttemptByAttemptStation(HeraldingStation):
         sim: Simulator,
         name: str,
         memories: tuple[Memory, Memory],
+        store: QuantumStore,
+        oracle: TruthOracle,
         cycle_ps: int,
         window_ps: int,
         rng: np.random.Generator,
         intercept_resend: float = 0.0,
+        tracer: Tracer | None = None,
     ) -> None:
-        super().__init__(sim, name, memories, cycle_ps, window_ps, rng, intercept_resend)
-        self._reference_sim = sim
+        super().__init__(
+            sim, name, memories, store, oracle, cycle_ps, window_ps, rng, intercept_resend, tracer
+        )
         self._reference_rng = np.random.default_rng(rng.integers(2**63))
 
-    def _start(self, now: int, model: HeraldingModel) -> None:
-        self._started_ps = now
+    def _start_stream(self, now: int, model: HeraldingModel) -> None:
         self._attempts_drawn = 1
-        self._timer = self._reference_sim.timer(self.cycle_ps, self._attempt_ends, model)
+        self._timer = self._sim.timer(self.cycle_ps, self._attempt_ends, model)
 
-    def _attempt_ends(self, now: int, model: HeraldingModel) -> None:
+    def _attempt_ends(self, now: int, model: Any) -> None:
         if self._reference_rng.random() < model.success_probability:
-            self._herald(now, model)
+            self._due(now, None)
             return
         self._attempts_drawn += 1
-        self._timer = self._reference_sim.timer(self.cycle_ps, self._attempt_ends, model)
+        self._timer = self._sim.timer(self.cycle_ps, self._attempt_ends, model)
 
 
 def _gaps_in_cycles(
@@ -136,7 +143,7 @@ LINKS = {
 def test_geometric_matches_attempt_by_attempt(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     link, p = LINKS[name]
     fast, fast_totals = _gaps_in_cycles(link, range(1, 1 + SEEDS), HeraldingStation)
-    monkeypatch.setattr(qstack.network, "HeraldingStation", AttemptByAttemptStation)
+    monkeypatch.setattr(qstack.wiring, "HeraldingStation", AttemptByAttemptStation)
     slow, slow_totals = _gaps_in_cycles(link, range(1001, 1001 + SEEDS), AttemptByAttemptStation)
     monkeypatch.undo()
 

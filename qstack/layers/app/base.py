@@ -2,96 +2,64 @@
 
 Each node has one :class:`AppHost`, the network layer's user. A request in
 a scenario becomes a *session* of one application (``pairs``, ``qkd``,
-``teleport``); the host hands every primitive of a request to its session.
+``teleport``, or a plug-in); the host hands every primitive of a request to
+its session's lifecycle table, with itself (that end's host) as the entity.
 A session keeps the two ends' states apart: an end acts only on what its
 node was told by its network layer or by the other end's messages, which
 travel over the classical network with its real delay.
+
+Lifecycles: the host's own (up or down; a ``transitions`` machine, one per
+node) and each session's (a fast table per application, declared next to
+its class; handlers are ``handler(host, session, now, event)``).
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
-
+from qstack.fsm.table import FastTable, StateTable, Transition, fire
 from qstack.hardware.memory import Memory
-from qstack.layers.network.messages import NetCreate, NetDone, NetError, NetOk
-from qstack.layers.network.qnp import NetworkLayer
-from qstack.messages import PeerMessage
+from qstack.layers.app.service import AppMessage, QubitTruth, SessionSetup
+from qstack.layers.link.messages import CreateType
+from qstack.layers.network.messages import NetDone, NetError, NetOk
+from qstack.layers.network.service import NetworkService
+from qstack.quantum.store import QubitRegister
+from qstack.reports import RequestReport
+from qstack.sim.kernel import ps_to_seconds
 
 SessionStatus = Literal["running", "done", "error", "expired"]
-
-
-class AppMessage(PeerMessage):
-    """A message between the two ends of one application session."""
-
-    request_id: str = Field(min_length=1)
-
+#: The states in which a session has ended (its report's status).
+ENDED: tuple[SessionStatus, ...] = ("done", "error", "expired")
 
 SendApp = Callable[[str, str, AppMessage], None]
 
 
-class AppHost:
-    """The application entity of one node: routes primitives to sessions."""
-
-    holder = "app"
-
-    def __init__(
-        self,
-        node: str,
-        memory: Memory,
-        network: NetworkLayer,
-        sessions: dict[str, SessionRecord],
-        send_app: SendApp,
-    ) -> None:
-        self.node = node
-        self.memory = memory
-        self._network = network
-        self._sessions = sessions
-        self._send_app = send_app
-
-    def start(self, now: int, session: SessionRecord) -> None:
-        """Issue the session's NET_CREATE from this node (its source)."""
-        session.request_id = self._network.next_request_id
-        self._sessions[session.request_id] = session
-        self._network.create(now, session.create)
-
-    def send(self, to: str, message: AppMessage) -> None:
-        """Send a message to the application on node ``to``."""
-        self._send_app(self.node, to, message)
-
-    def release(self, now: int, qubit: int) -> None:
-        self.memory.release(now, qubit, self.holder)
-
-    def net_ok(self, now: int, ok: NetOk) -> None:
-        self._sessions[ok.request_id].net_ok(self, now, ok)
-
-    def net_done(self, now: int, done: NetDone) -> None:
-        self._sessions[done.request_id].net_done(self, now, done)
-
-    def net_error(self, now: int, error: NetError) -> None:
-        self._sessions[error.request_id].net_error(self, now, error)
-
-    def receive(self, now: int, message: AppMessage) -> None:
-        self._sessions[message.request_id].receive(self, now, message)
-
-
-class SessionRecord(ABC):
+class Session:
     """One request's application, both ends of it, and what every session
     reports: status, timing, pairs delivered at both ends, their
-    source-reported fidelity and latency."""
+    source-reported fidelity and latency.
 
-    app = ""
+    A subclass sets ``app`` (its scenario name), ``table`` (its lifecycle,
+    with states ``running`` ... ``done`` / ``error`` / ``expired``),
+    optionally ``pair_type`` and ``report_type``, and adds its report
+    fields in :meth:`report_fields`.
+    """
 
-    def __init__(self, src: str, dst: str, create: NetCreate, start_ps: int) -> None:
-        self.src = src
-        self.dst = dst
-        self.create = create
-        self.start_ps = start_ps
+    app: ClassVar[str] = ""
+    pair_type: ClassVar[CreateType | None] = None
+    report_type: ClassVar[type[RequestReport]] = RequestReport
+    table: ClassVar[FastTable]
+
+    def __init__(self, setup: SessionSetup) -> None:
+        self.setup = setup
+        self.name = setup.name
+        self.src = setup.src
+        self.dst = setup.dst
+        self.create = setup.create
+        self.start_ps = setup.start_ps
         self.request_id = ""
-        self.status: SessionStatus = "running"
+        self.state = "running"
         self.error: str | None = None
         self.end_ps: int | None = None
         self.latency_sum_ps = 0
@@ -101,8 +69,13 @@ class SessionRecord(ABC):
         self._first_report: dict[str, tuple[int, float | None]] = {}
 
     @property
+    def status(self) -> SessionStatus:
+        state = self.state
+        return state if state in ENDED else "running"
+
+    @property
     def finished(self) -> bool:
-        return self.status != "running"
+        return self.state in ENDED
 
     @property
     def delivered(self) -> int:
@@ -128,26 +101,165 @@ class SessionRecord(ABC):
         self.pair_ids.append(ok.pair_id)
         self.latency_sum_ps += max(now, first_time) - self.start_ps
 
-    def finish(self, now: int, status: SessionStatus, error: str | None) -> None:
-        if self.finished:
-            return  # the other end reported the same ending already
-        self.status = status
-        self.error = error
+    def ended(self, now: int, error: str | None = None) -> None:
+        """Record when (and why) the session ended; its table set the status."""
         self.end_ps = now
+        self.error = error
 
-    def fail(self, now: int, error: NetError) -> None:
-        status: SessionStatus = "expired" if error.reason == "timeout" else "error"
-        self.finish(now, status, f"{error.reason}: {error.detail}")
+    def report(self, now: int) -> RequestReport:
+        """The session's line of the run report, as of ``now``."""
+        end_ps = self.end_ps if self.end_ps is not None else now
+        active_s = ps_to_seconds(end_ps - self.start_ps)
+        delivered = self.delivered
+        fields: dict[str, Any] = {
+            "app": self.app,
+            "src": self.src,
+            "dst": self.dst,
+            "status": self.status,
+            "error": self.error,
+            "delivered": delivered,
+            "fidelity_mean": self.fidelity_mean,
+            "latency_mean_s": (
+                ps_to_seconds(self.latency_sum_ps) / delivered if delivered else None
+            ),
+            "rate_hz": delivered / active_s if active_s > 0 else None,
+        }
+        fields.update(self.report_fields(active_s))
+        return self.report_type(**fields)
 
-    @abstractmethod
-    def net_ok(self, host: AppHost, now: int, ok: NetOk) -> None: ...
+    def report_fields(self, active_s: float) -> dict[str, Any]:
+        """The application's own report fields (none for the base)."""
+        return {}
 
-    @abstractmethod
-    def net_done(self, host: AppHost, now: int, done: NetDone) -> None: ...
+    # -- handlers every application's table uses ------------------------------
 
-    @abstractmethod
-    def net_error(self, host: AppHost, now: int, error: NetError) -> None: ...
+    @staticmethod
+    def on_net_error(host: AppHost, session: Session, now: int, error: NetError) -> None:
+        session.ended(now, f"{error.reason}: {error.detail}")
 
-    def receive(self, host: AppHost, now: int, message: AppMessage) -> None:
-        """A message from the other end (apps without messages get none)."""
-        raise TypeError(f"{self.app} session: unexpected {type(message).__name__}")
+    @staticmethod
+    def ignore(host: AppHost, session: Session, now: int, event: object) -> None:
+        """Late news for a session that has ended: nothing to act on."""
+
+    @staticmethod
+    def note_end_done(host: AppHost, session: Session, now: int, done: NetDone) -> None:
+        session.ends_done += 1
+
+
+def timed_out(host: AppHost, session: Session, error: NetError) -> bool:
+    """The network ended the request at its deadline (status ``expired``)."""
+    return error.reason == "timeout"
+
+
+def other_end_done(host: AppHost, session: Session, done: NetDone) -> bool:
+    """This NET_DONE is the second of the two ends'."""
+    return session.ends_done == 1
+
+
+def net_error_rows(states: tuple[str, ...]) -> tuple[Transition, ...]:
+    """A network error ends a live session: ``expired`` at the deadline,
+    ``error`` otherwise (every application shares these rows)."""
+    return tuple(
+        row
+        for state in states
+        for row in (
+            Transition(state, NetError, "expired", Session.on_net_error, timed_out),
+            Transition(state, NetError, "error", Session.on_net_error),
+        )
+    )
+
+
+# -- the host ----------------------------------------------------------------
+
+
+class SessionStart:
+    """A session's request is due to start at this node (its source)."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+
+class NodeDown:
+    """Fault: the node failed."""
+
+    __slots__ = ()
+
+
+class AppHost:
+    """The application entity of one node: starts sessions and hands every
+    primitive of a request to its session's table."""
+
+    holder = "app"
+
+    def __init__(
+        self,
+        node: str,
+        memory: Memory,
+        network: NetworkService,
+        sessions: dict[str, Session],
+        send_app: SendApp,
+        truth: QubitTruth,
+    ) -> None:
+        self.node = node
+        self.state = "up"
+        self.memory = memory
+        self.truth = truth
+        self._network = network
+        self._sessions = sessions
+        self._send_app = send_app
+        self._machine = HOST_LIFECYCLE.machine(self)
+
+    @property
+    def qubits(self) -> QubitRegister:
+        return self.memory.qubits
+
+    def start(self, now: int, session: Session) -> None:
+        """Issue the session's NET_CREATE from this node (its source)."""
+        fire(self, HOST_LIFECYCLE.name, SessionStart(session), now)
+
+    def node_failed(self, now: int) -> None:
+        fire(self, HOST_LIFECYCLE.name, NodeDown(), now)
+
+    def send(self, to: str, message: AppMessage) -> None:
+        """Send a message to the application on node ``to``."""
+        self._send_app(self.node, to, message)
+
+    def release(self, now: int, qubit: int) -> None:
+        self.memory.release(now, qubit, self.holder)
+
+    def net_ok(self, now: int, ok: NetOk) -> None:
+        session = self._sessions[ok.request_id]
+        session.table.dispatch(self, session, now, ok)
+
+    def net_done(self, now: int, done: NetDone) -> None:
+        session = self._sessions[done.request_id]
+        session.table.dispatch(self, session, now, done)
+
+    def net_error(self, now: int, error: NetError) -> None:
+        session = self._sessions[error.request_id]
+        session.table.dispatch(self, session, now, error)
+
+    def receive(self, now: int, message: AppMessage) -> None:
+        session = self._sessions[message.request_id]
+        session.table.dispatch(self, session, now, message)
+
+    def _start(self, _: AppHost, now: int, start: SessionStart) -> None:
+        session = start.session
+        session.request_id = self._network.next_request_id
+        self._sessions[session.request_id] = session
+        self._network.create(now, session.create)
+
+
+HOST_LIFECYCLE = StateTable(
+    name="application host",
+    states=("up", "down"),
+    initial="up",
+    transitions=(
+        Transition("up", SessionStart, "up", AppHost._start, note="NET_CREATE"),
+        Transition("down", SessionStart, "down", AppHost._start, note="NET_ERROR comes back"),
+        Transition("up", NodeDown, "down"),
+        Transition("down", NodeDown, "down"),
+    ),
+)

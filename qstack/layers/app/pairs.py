@@ -8,11 +8,12 @@ reported, so the application never holds memory.
 
 from __future__ import annotations
 
-from qstack.layers.app.base import AppHost, SessionRecord
+from qstack.fsm.table import StateTable, Transition
+from qstack.layers.app.base import AppHost, Session, net_error_rows, other_end_done
 from qstack.layers.network.messages import NetDone, NetError, NetOk
 
 
-class PairsRequest(SessionRecord):
+class PairsSession(Session):
     """A ``pairs`` session. A pair counts as delivered once both ends have
     reported it (matched by pair id); its fidelity is the one the source
     reported, its latency runs from the request's start to the later of the
@@ -20,15 +21,34 @@ class PairsRequest(SessionRecord):
 
     app = "pairs"
 
-    def net_ok(self, host: AppHost, now: int, ok: NetOk) -> None:
+    @staticmethod
+    def on_pair(host: AppHost, session: Session, now: int, ok: NetOk) -> None:
         if ok.qubit is not None:
             host.release(now, ok.qubit)
-        self.count(host, now, ok)
+        session.count(host, now, ok)
 
-    def net_done(self, host: AppHost, now: int, done: NetDone) -> None:
-        self.ends_done += 1
-        if self.ends_done == 2:
-            self.finish(now, "done", None)
+    @staticmethod
+    def on_done(host: AppHost, session: Session, now: int, done: NetDone) -> None:
+        session.ends_done += 1
+        session.ended(now)
 
-    def net_error(self, host: AppHost, now: int, error: NetError) -> None:
-        self.fail(now, error)
+
+PAIRS_LIFECYCLE = StateTable(
+    name="pairs session",
+    states=("running", "done", "error", "expired"),
+    initial="running",
+    transitions=(
+        Transition("running", NetOk, "running", PairsSession.on_pair),
+        Transition("running", NetDone, "done", PairsSession.on_done, other_end_done),
+        Transition("running", NetDone, "running", Session.note_end_done),
+        *net_error_rows(("running",)),
+        *(Transition(s, NetOk, s, PairsSession.on_pair) for s in ("error", "expired")),
+        *(
+            Transition(s, message, s, Session.ignore)
+            for s in ("error", "expired")
+            for message in (NetDone, NetError)
+        ),
+        Transition("done", NetError, "done", Session.ignore),
+    ),
+)
+PairsSession.table = PAIRS_LIFECYCLE.fast()

@@ -20,16 +20,19 @@ key pool, replenished from the key produced).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
-from qstack.layers.app.base import AppHost, AppMessage, SessionRecord
-from qstack.layers.network.messages import NetCreate, NetDone, NetError, NetOk
+from qstack.fsm.table import StateTable, Transition
+from qstack.layers.app.base import AppHost, Session, net_error_rows
+from qstack.layers.app.service import AppMessage, SessionSetup
+from qstack.layers.network.messages import NetDone, NetError, NetOk
 from qstack.qkd.auth import Authenticator, KeyPool, Tag
 from qstack.qkd.pipeline import distill
+from qstack.reports import RequestReport
 
 DEFAULT_QBER_THRESHOLD = 0.11
 #: Bits of pre-shared key each end starts with (enough for a few tags).
@@ -81,25 +84,53 @@ class _End:
         return self.auth.verify(_authenticated_bytes(message), tag)
 
 
-class QkdSession(SessionRecord):
-    """A ``qkd`` session between the source (Alice) and destination (Bob)."""
+class QkdRequestReport(RequestReport):
+    """A ``qkd`` request: the key it produced (SCENARIO.md's qkd fields)."""
+
+    sifted_bits: int
+    qber: float | None
+    qber_z: float | None
+    qber_x: float | None
+    leaked_bits: int
+    ec_efficiency: float | None
+    secret_key_bits: int
+    key_rate_bps: float | None
+    key_bits_per_pair: float | None
+    keys_match: bool | None
+    aborted: bool
+    abort_reason: str | None
+
+    def summary(self) -> str | None:
+        qber = "-" if self.qber is None else f"{self.qber:.4f}"
+        outcome = (
+            f"aborted: {self.abort_reason}"
+            if self.aborted
+            else f"secret key {self.secret_key_bits} bits, keys match: {self.keys_match}"
+        )
+        return (
+            f"qkd: sifted {self.sifted_bits} bits, QBER {qber}, "
+            f"leaked {self.leaked_bits} bits, {outcome}"
+        )
+
+
+class QkdSession(Session):
+    """A ``qkd`` session between the source (Alice) and destination (Bob).
+
+    Lifecycle: ``running`` while pairs are measured; ``sifting`` once Bob
+    has all of his and sent his bases; ``done`` when the key is distilled,
+    ``error`` when a message fails authentication or the network fails the
+    request (``expired`` at its deadline)."""
 
     app = "qkd"
+    pair_type = "measure"
+    report_type = QkdRequestReport
 
-    def __init__(
-        self,
-        src: str,
-        dst: str,
-        create: NetCreate,
-        start_ps: int,
-        rng: np.random.Generator,
-        qber_threshold: float,
-        classical_attack: ClassicalAttack,
-    ) -> None:
-        super().__init__(src, dst, create, start_ps)
+    def __init__(self, setup: SessionSetup) -> None:
+        super().__init__(setup)
+        rng = setup.rng
         self._rng = rng
-        self.qber_threshold = qber_threshold
-        self.classical_attack = classical_attack
+        self.qber_threshold: float = setup.options.get("qber_threshold") or DEFAULT_QBER_THRESHOLD
+        self.classical_attack: ClassicalAttack = setup.options.get("classical_attack") or "none"
         preshared = rng.integers(0, 2, PRESHARED_KEY_BITS, dtype=np.uint8)
         self._alice = _End(preshared)
         self._bob = _End(preshared)
@@ -119,86 +150,148 @@ class QkdSession(SessionRecord):
     def _end(self, host: AppHost) -> _End:
         return self._alice if host.node == self.src else self._bob
 
-    def net_ok(self, host: AppHost, now: int, ok: NetOk) -> None:
-        self.count(host, now, ok)
-        assert ok.basis is not None and ok.outcome is not None, "QKD measures every pair"
-        self._end(host).results[ok.pair_id] = (ok.basis, ok.outcome)
+    def report_fields(self, active_s: float) -> dict[str, Any]:
+        delivered = self.delivered
+        return {
+            "sifted_bits": self.sifted_bits,
+            "qber": self.qber,
+            "qber_z": self.qber_z,
+            "qber_x": self.qber_x,
+            "leaked_bits": self.leaked_bits,
+            "ec_efficiency": self.ec_efficiency,
+            "secret_key_bits": self.secret_key_bits,
+            "key_rate_bps": self.secret_key_bits / active_s if active_s > 0 else None,
+            "key_bits_per_pair": self.secret_key_bits / delivered if delivered else None,
+            "keys_match": self.keys_match,
+            "aborted": self.aborted,
+            "abort_reason": self.abort_reason,
+        }
 
-    def net_done(self, host: AppHost, now: int, done: NetDone) -> None:
-        self.ends_done += 1
-        if host.node != self.dst:
-            return
-        bases, _ = self._bob.arrays()
-        message = self._bob.sign(
-            QkdBases(request_id=self.request_id, bases=_as_text(bases), tag_sequence=0, tag_value=0)
-        )
-        if self.classical_attack == "forge":
-            # An impostor sends bases of its own with a guessed tag first.
-            fake = "".join("ZX"[int(b)] for b in self._rng.integers(0, 2, len(message.bases)))
-            forged = message.model_copy(
-                update={"bases": fake, "tag_value": int(self._rng.integers(0, 2**63))}
+    # -- lifecycle handlers: (host of the end, session, now, event) -----------
+
+    @staticmethod
+    def on_measured(host: AppHost, session: Session, now: int, ok: NetOk) -> None:
+        assert isinstance(session, QkdSession)
+        session.count(host, now, ok)
+        assert ok.basis is not None and ok.outcome is not None, "QKD measures every pair"
+        session._end(host).results[ok.pair_id] = (ok.basis, ok.outcome)
+
+    @staticmethod
+    def send_bases(host: AppHost, session: Session, now: int, done: NetDone) -> None:
+        """Bob has measured every pair: his bases go to Alice, tagged."""
+        assert isinstance(session, QkdSession)
+        session.ends_done += 1
+        bob = session._bob
+        bases, _ = bob.arrays()
+        message = bob.sign(
+            QkdBases(
+                request_id=session.request_id, bases=_as_text(bases), tag_sequence=0, tag_value=0
             )
-            host.send(self.src, forged)
-        if self.classical_attack == "tamper":
+        )
+        rng = session._rng
+        if session.classical_attack == "forge":
+            # An impostor sends bases of its own with a guessed tag first.
+            fake = "".join("ZX"[int(b)] for b in rng.integers(0, 2, len(message.bases)))
+            forged = message.model_copy(
+                update={"bases": fake, "tag_value": int(rng.integers(0, 2**63))}
+            )
+            host.send(session.src, forged)
+        if session.classical_attack == "tamper":
             flipped = "X" if message.bases[:1] == "Z" else "Z"
             message = message.model_copy(update={"bases": flipped + message.bases[1:]})
-        host.send(self.src, message)
+        host.send(session.src, message)
 
-    def net_error(self, host: AppHost, now: int, error: NetError) -> None:
-        self.fail(now, error)
-
-    def receive(self, host: AppHost, now: int, message: AppMessage) -> None:
-        assert isinstance(message, QkdBases)
-        if self.finished:
-            return
-        end = self._end(host)
-        if not end.check(message):
-            self.aborted = True
-            self.abort_reason = f"a {message.kind} message to {host.node} failed authentication"
-            self.finish(now, "error", f"authentication: {self.abort_reason}")
-            return
-        if host.node == self.src:
-            bases, _ = self._alice.arrays()
-            reply = self._alice.sign(
-                QkdBases(
-                    request_id=self.request_id, bases=_as_text(bases), tag_sequence=0, tag_value=0
-                )
+    @staticmethod
+    def reply_bases(host: AppHost, session: Session, now: int, message: QkdBases) -> None:
+        """Alice checked Bob's tag: she sifts and answers with her bases."""
+        assert isinstance(session, QkdSession)
+        bases, _ = session._alice.arrays()
+        reply = session._alice.sign(
+            QkdBases(
+                request_id=session.request_id, bases=_as_text(bases), tag_sequence=0, tag_value=0
             )
-            host.send(self.dst, reply)
-        else:
-            self._distill(now)
+        )
+        host.send(session.dst, reply)
 
-    def _distill(self, now: int) -> None:
-        alice_bases, alice_bits = self._alice.arrays()
-        bob_bases, bob_bits = self._bob.arrays()
+    @staticmethod
+    def reject(host: AppHost, session: Session, now: int, message: QkdBases) -> None:
+        assert isinstance(session, QkdSession)
+        session.aborted = True
+        session.abort_reason = f"a {message.kind} message to {host.node} failed authentication"
+        session.ended(now, f"authentication: {session.abort_reason}")
+
+    @staticmethod
+    def distill_key(host: AppHost, session: Session, now: int, message: QkdBases) -> None:
+        """Bob checked Alice's tag: sample, correct, verify, amplify."""
+        assert isinstance(session, QkdSession)
+        alice_bases, alice_bits = session._alice.arrays()
+        bob_bases, bob_bits = session._bob.arrays()
         result = distill(
             alice_bits,
             bob_bits,
             alice_bases,
             bob_bases,
-            self._rng,
-            qber_threshold=self.qber_threshold,
+            session._rng,
+            qber_threshold=session.qber_threshold,
         )
-        self.sifted_bits = result.sifted_bits
+        session.sifted_bits = result.sifted_bits
         stats = result.qber
-        self.qber = stats.overall if stats.sample_size else None
-        self.qber_z = stats.z if stats.samples_z else None
-        self.qber_x = stats.x if stats.samples_x else None
-        self.leaked_bits = result.leaked_bits
-        self.ec_efficiency = result.ec_efficiency
-        self.aborted = result.aborted
-        self.abort_reason = result.abort_reason
-        self.keys_match = result.keys_match if not result.aborted else None
+        session.qber = stats.overall if stats.sample_size else None
+        session.qber_z = stats.z if stats.samples_z else None
+        session.qber_x = stats.x if stats.samples_x else None
+        session.leaked_bits = result.leaked_bits
+        session.ec_efficiency = result.ec_efficiency
+        session.aborted = result.aborted
+        session.abort_reason = result.abort_reason
+        session.keys_match = result.keys_match if not result.aborted else None
         key_alice, key_bob = result.final_key_alice, result.final_key_bob
         if not result.aborted:
             # The authentication key spent is replenished from the new key
             # first (never used twice); the rest is the session's key.
-            spent = min(self._alice.auth.pool.consumed, len(key_alice))
-            self._alice.auth.pool.add(key_alice[:spent])
-            self._bob.auth.pool.add(key_bob[:spent])
-            self.key_alice, self.key_bob = key_alice[spent:], key_bob[spent:]
-        self.secret_key_bits = len(self.key_alice)
-        self.finish(now, "done", None)
+            spent = min(session._alice.auth.pool.consumed, len(key_alice))
+            session._alice.auth.pool.add(key_alice[:spent])
+            session._bob.auth.pool.add(key_bob[:spent])
+            session.key_alice, session.key_bob = key_alice[spent:], key_bob[spent:]
+        session.secret_key_bits = len(session.key_alice)
+        session.ended(now)
+
+
+def _at_bob(host: AppHost, session: Session, done: NetDone) -> bool:
+    return host.node == session.dst
+
+
+def _forged(host: AppHost, session: Session, message: QkdBases) -> bool:
+    assert isinstance(session, QkdSession)
+    return not session._end(host).check(message)
+
+
+def _at_alice(host: AppHost, session: Session, message: QkdBases) -> bool:
+    return host.node == session.src
+
+
+_Q = QkdSession
+_ENDED = ("done", "error", "expired")
+
+QKD_LIFECYCLE = StateTable(
+    name="qkd session",
+    states=("running", "sifting", "done", "error", "expired"),
+    initial="running",
+    transitions=(
+        *(Transition(s, NetOk, s, _Q.on_measured) for s in ("running", "sifting")),
+        Transition("running", NetDone, "sifting", _Q.send_bases, _at_bob, "QKD_BASES"),
+        *(Transition(s, NetDone, s, Session.note_end_done) for s in ("running", "sifting")),
+        *(Transition(s, QkdBases, "error", _Q.reject, _forged) for s in ("running", "sifting")),
+        Transition("sifting", QkdBases, "sifting", _Q.reply_bases, _at_alice, "QKD_BASES"),
+        Transition("sifting", QkdBases, "done", _Q.distill_key, note="key"),
+        *net_error_rows(("running", "sifting")),
+        *(
+            Transition(s, message, s, Session.ignore)
+            for s in _ENDED
+            for message in (NetOk, NetDone, NetError, QkdBases)
+        ),
+    ),
+)
+QkdSession.table = QKD_LIFECYCLE.fast()
 
 
 def _as_text(bases: Bits) -> str:

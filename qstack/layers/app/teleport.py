@@ -1,33 +1,31 @@
 """The ``teleport`` application: send qubit states over end-to-end pairs.
 
 The source Bell-measures the input state together with its half of each
-delivered pair and sends the two result bits to the destination over the
-classical network (with its real delay). The destination, once it holds its
-half and the bits, applies the correction. The input travels as a density
-matrix through the pair's true state and through the destination memory's
-noise while the bits are on their way; the session records the fidelity of
-what arrives with what was sent.
+delivered pair (a store operation on its own qubit) and sends the two
+result bits to the destination over the classical network (with its real
+delay). The far half then holds the teleported state, in the destination's
+memory, with its noise, until the bits arrive and the destination applies
+the correction. The session records the fidelity of what arrives with what
+was sent, read from the run's oracle (a report figure).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
-from qstack.hardware.memory import EntangledPair
-from qstack.layers.app.base import AppHost, AppMessage, SessionRecord
-from qstack.layers.network.messages import NetCreate, NetDone, NetError, NetOk
-from qstack.physics import density
-from qstack.physics.bell import BellDiagonal
-from qstack.physics.density import DensityMatrixPair
-from qstack.physics.state import PairState, exchange_qubits
+from qstack.fsm.table import StateTable, Transition
+from qstack.layers.app.base import AppHost, Session, net_error_rows, other_end_done
+from qstack.layers.app.service import AppMessage, SessionSetup
+from qstack.layers.network.messages import NetDone, NetError, NetOk
+from qstack.physics.teleportation import CORRECTION
+from qstack.reports import RequestReport
 
 Vector = npt.NDArray[np.complex128]
-Matrix = npt.NDArray[np.complex128]
 
 _S = 1.0 / math.sqrt(2.0)
 #: The six cardinal states: Z, X and Y eigenstates.
@@ -45,80 +43,34 @@ class TeleportCorrection(AppMessage):
     outcome: int = Field(ge=0, le=3)
 
 
-def _bell_projections(rho_cab: Matrix) -> list[tuple[float, Matrix]]:
-    """For each Bell outcome k on qubits (C, A): its probability and the
-    normalised state of B (qubit order C, A, B)."""
-    tensor = rho_cab.reshape(2, 2, 2, 2, 2, 2)
-    results = []
-    for k in range(4):
-        v = density.BELL_VECTORS[k].reshape(2, 2)
-        rho_b = np.einsum("ca,cabdeg,de->bg", v.conj(), tensor, v)
-        probability = float(np.real(np.trace(rho_b)))
-        results.append((probability, rho_b / probability if probability > 0 else rho_b))
-    return results
+class TeleportRequestReport(RequestReport):
+    """A ``teleport`` request: how faithfully the states arrived."""
+
+    teleported: int
+    teleport_fidelity_mean: float | None
+
+    def summary(self) -> str | None:
+        if not self.teleport_fidelity_mean:
+            return None
+        return (
+            f"teleport: {self.teleported} states, mean fidelity {self.teleport_fidelity_mean:.5f}"
+        )
 
 
-def _correction_table() -> tuple[int, ...]:
-    """The Pauli the receiver applies for each Bell outcome when the pair is
-    Phi+: found once by teleporting a generic state through an ideal pair."""
-    psi = np.array([0.6, 0.8j], dtype=np.complex128)
-    rho_cab = np.kron(np.outer(psi, psi.conj()), density.bell_state(0)).astype(np.complex128)
-    table = []
-    for _, rho_b in _bell_projections(rho_cab):
-        fidelities = []
-        for pauli in range(4):
-            p = density.pauli_matrix(pauli)
-            fidelities.append(float(np.real(psi.conj() @ p @ rho_b @ p.conj().T @ psi)))
-        table.append(int(np.argmax(fidelities)))
-    return tuple(table)
-
-
-CORRECTION = _correction_table()
-
-
-def _matrix(state: PairState) -> Matrix:
-    if isinstance(state, DensityMatrixPair):
-        return state.rho
-    assert isinstance(state, BellDiagonal)
-    return density.from_bell_diagonal(state)
-
-
-class _InFlight:
-    """A teleported state whose correction bits may still be travelling:
-    the destination qubit's true state, for the notebook."""
-
-    __slots__ = ("end_correction", "measured_ps", "outcome", "psi", "rho_b")
-
-    def __init__(
-        self, psi: Vector, rho_b: Matrix, outcome: int, measured_ps: int, end_correction: int
-    ) -> None:
-        self.psi = psi
-        self.rho_b = rho_b
-        self.outcome = outcome
-        self.measured_ps = measured_ps
-        self.end_correction = end_correction
-
-
-class TeleportSession(SessionRecord):
+class TeleportSession(Session):
     """A ``teleport`` session: ``create.number`` states, one per pair."""
 
     app = "teleport"
+    pair_type = "keep"
+    report_type = TeleportRequestReport
 
-    def __init__(
-        self,
-        src: str,
-        dst: str,
-        create: NetCreate,
-        start_ps: int,
-        states: Literal["haar", "cardinal"],
-        rng: np.random.Generator,
-    ) -> None:
-        super().__init__(src, dst, create, start_ps)
-        self.states = states
-        self._rng = rng
+    def __init__(self, setup: SessionSetup) -> None:
+        super().__init__(setup)
+        self.states: Literal["haar", "cardinal"] = setup.options.get("states") or "haar"
+        self._rng = setup.rng
         self.teleport_fidelities: list[float] = []
         self._sent = 0
-        self._in_flight: dict[str, _InFlight] = {}
+        self._in_flight: dict[str, Vector] = {}  # pair id -> the state sent
         self._arrived: dict[str, int] = {}  # pair id -> destination qubit
         self._bits: dict[str, int] = {}
 
@@ -126,6 +78,12 @@ class TeleportSession(SessionRecord):
     def teleport_fidelity_mean(self) -> float | None:
         fids = self.teleport_fidelities
         return sum(fids) / len(fids) if fids else None
+
+    def report_fields(self, active_s: float) -> dict[str, Any]:
+        return {
+            "teleported": len(self.teleport_fidelities),
+            "teleport_fidelity_mean": self.teleport_fidelity_mean,
+        }
 
     def _next_input(self) -> Vector:
         if self.states == "cardinal":
@@ -136,44 +94,38 @@ class TeleportSession(SessionRecord):
         self._sent += 1
         return psi
 
-    def net_ok(self, host: AppHost, now: int, ok: NetOk) -> None:
-        self.count(host, now, ok)
-        assert ok.qubit is not None, "teleportation needs kept pairs"
-        if host.node == self.src:
-            self._send_state(host, now, ok)
-        else:
-            self._arrived[ok.pair_id] = ok.qubit
-            self._try_receive(host, now, ok.pair_id)
+    @property
+    def _all_arrived(self) -> bool:
+        return self.ends_done == 2 and not self._in_flight
 
-    def _send_state(self, host: AppHost, now: int, ok: NetOk) -> None:
-        assert ok.qubit is not None
-        pair = host.memory.pairs[ok.qubit]
-        assert pair is not None
-        pair.advance(now)
-        state = pair.state if _side(host, pair, ok.qubit) == 0 else exchange_qubits(pair.state)
+    # -- lifecycle handlers: (host of the end, session, now, event) -----------
+
+    @staticmethod
+    def on_pair(host: AppHost, session: Session, now: int, ok: NetOk) -> None:
+        assert isinstance(session, TeleportSession)
+        session.count(host, now, ok)
+        assert ok.qubit is not None, "teleportation needs kept pairs"
+        if host.node == session.src:
+            session._send_state(host, now, ok.pair_id, ok.qubit)
+        else:
+            session._arrived[ok.pair_id] = ok.qubit
+            session._try_receive(host, now, ok.pair_id)
+
+    def _send_state(self, host: AppHost, now: int, pair_id: str, qubit: int) -> None:
         psi = self._next_input()
-        rho_cab = np.kron(np.outer(psi, psi.conj()), _matrix(state)).astype(np.complex128)
-        outcomes = _bell_projections(rho_cab)
-        u = self._rng.random()
-        outcome = 3
-        for k, (probability, _) in enumerate(outcomes):
-            u -= probability
-            if u < 0.0:
-                outcome = k
-                break
-        self._in_flight[ok.pair_id] = _InFlight(
-            psi, outcomes[outcome][1], outcome, now, pair.end_correction
-        )
-        host.release(now, ok.qubit)
+        outcome = host.qubits.teleport(now, qubit, psi, self._rng)
+        self._in_flight[pair_id] = psi
+        host.release(now, qubit)
         host.send(
             self.dst,
-            TeleportCorrection(request_id=self.request_id, pair_id=ok.pair_id, outcome=outcome),
+            TeleportCorrection(request_id=self.request_id, pair_id=pair_id, outcome=outcome),
         )
 
-    def receive(self, host: AppHost, now: int, message: AppMessage) -> None:
-        assert isinstance(message, TeleportCorrection)
-        self._bits[message.pair_id] = message.outcome
-        self._try_receive(host, now, message.pair_id)
+    @staticmethod
+    def on_bits(host: AppHost, session: Session, now: int, message: TeleportCorrection) -> None:
+        assert isinstance(session, TeleportSession)
+        session._bits[message.pair_id] = message.outcome
+        session._try_receive(host, now, message.pair_id)
 
     def _try_receive(self, host: AppHost, now: int, pair_id: str) -> None:
         """Correct and score a state once both its half and its bits are here."""
@@ -181,37 +133,55 @@ class TeleportSession(SessionRecord):
             return
         qubit = self._arrived.pop(pair_id)
         outcome = self._bits.pop(pair_id)
-        flight = self._in_flight.pop(pair_id)
-        pair = host.memory.pairs[qubit]
-        assert pair is not None
-        # Memory noise on the destination qubit while the bits travelled.
-        carrier = DensityMatrixPair(np.kron(_ZERO, flight.rho_b).astype(np.complex128))
-        host.memory.noise.apply(carrier, 1, now - flight.measured_ps)
-        rho = density.partial_trace(carrier.rho, [1], 2)
-        # The destination's own frame correction, if it came after the
-        # source measured, then the teleportation correction.
-        for pauli in (pair.end_correction ^ flight.end_correction, CORRECTION[outcome]):
-            if pauli:
-                p = density.pauli_matrix(pauli)
-                rho = p @ rho @ p.conj().T
-        psi = flight.psi
-        fidelity = float(np.real(psi.conj() @ rho @ psi))
+        psi = self._in_flight.pop(pair_id)
+        host.qubits.pauli(now, qubit, CORRECTION[outcome])
+        fidelity = host.truth.qubit_fidelity(host.node, qubit, psi, now)
         self.teleport_fidelities.append(min(max(fidelity, 0.0), 1.0))
         host.release(now, qubit)
-        if self.ends_done == 2 and not self._in_flight:
-            self.finish(now, "done", None)
 
-    def net_done(self, host: AppHost, now: int, done: NetDone) -> None:
-        self.ends_done += 1
-        if self.ends_done == 2 and not self._in_flight:
-            self.finish(now, "done", None)
-
-    def net_error(self, host: AppHost, now: int, error: NetError) -> None:
-        self.fail(now, error)
+    @staticmethod
+    def on_done(host: AppHost, session: Session, now: int, done: NetDone) -> None:
+        session.ends_done += 1
 
 
-_ZERO = np.array([[1, 0], [0, 0]], dtype=np.complex128)
+def _arrived_all(host: AppHost, session: Session, event: object) -> bool:
+    """This input completes the session: both ends done, nothing in flight."""
+    assert isinstance(session, TeleportSession)
+    if isinstance(event, NetDone):
+        return other_end_done(host, session, event) and not session._in_flight
+    assert isinstance(event, TeleportCorrection)
+    last = event.pair_id in session._in_flight and len(session._in_flight) == 1
+    return session.ends_done == 2 and last and event.pair_id in session._arrived
 
 
-def _side(host: AppHost, pair: EntangledPair, qubit: int) -> int:
-    return 0 if pair.memories[0] is host.memory and pair.qubits[0] == qubit else 1
+def _finished(host: AppHost, session: Session, now: int, event: object) -> None:
+    assert isinstance(session, TeleportSession)
+    if isinstance(event, NetDone):
+        session.ends_done += 1
+    else:
+        assert isinstance(event, TeleportCorrection)
+        TeleportSession.on_bits(host, session, now, event)
+    session.ended(now)
+
+
+_T = TeleportSession
+
+TELEPORT_LIFECYCLE = StateTable(
+    name="teleport session",
+    states=("running", "done", "error", "expired"),
+    initial="running",
+    transitions=(
+        Transition("running", NetOk, "running", _T.on_pair, note="TELEPORT_CORRECTION"),
+        Transition("running", TeleportCorrection, "done", _finished, _arrived_all),
+        Transition("running", TeleportCorrection, "running", _T.on_bits),
+        Transition("running", NetDone, "done", _finished, _arrived_all),
+        Transition("running", NetDone, "running", _T.on_done),
+        *net_error_rows(("running",)),
+        *(
+            Transition(s, message, s, Session.ignore)
+            for s in ("done", "error", "expired")
+            for message in (NetOk, NetDone, NetError, TeleportCorrection)
+        ),
+    ),
+)
+TeleportSession.table = TELEPORT_LIFECYCLE.fast()

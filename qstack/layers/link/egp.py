@@ -8,22 +8,20 @@ then. Both ends then always arm the physical layer for the same queue head,
 so the station sees matching tags; a pair heralded at the station reaches
 both ends at the same instant and both report it with the same pair id.
 
-Lifecycles (tables below): the entity itself, each request and each kept
-pair, all stepped through fast tables: a node has one link entity per link,
-so a large topology has thousands of them, too many for a ``transitions``
-machine each (the node's network entity has one).
+Lifecycles (the tables at the end of this module): the entity itself, each
+request and each kept pair. All run on fast tables: a node has one link
+entity per link, so a large topology has thousands of them, too many for a
+``transitions`` machine each (the node's network entity has one).
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
-from typing import Literal, Protocol
+from typing import ClassVar, Literal
 
-import numpy as np
-
-from qstack.fsm.table import StateTable, Transition
-from qstack.hardware.memory import EntangledPair, Memory
+from qstack.fsm.table import FastTable, StateTable, Transition
+from qstack.layers.link import state as lc
 from qstack.layers.link.messages import (
     Basis,
     LinkCancel,
@@ -37,235 +35,58 @@ from qstack.layers.link.messages import (
     QueueCancel,
     QueueReject,
 )
-from qstack.layers.physical.station import Attempt, AttemptSetting, HeraldingStation
+from qstack.layers.link.service import LinkContext, LinkUser
+from qstack.layers.link.state import DeliveredPair, LinkRequest, RequestKey
+from qstack.layers.physical.service import Herald
 from qstack.messages import PeerMessage
-from qstack.sim.kernel import Timer
 from qstack.sim.random import UniformBuffer
 
 
-class Accepted:
-    """Event: this end accepted a peer's QUEUE_ADD."""
-
-
-class PairDelivered:
-    """Event: a pair for the request was heralded, more are wanted."""
-
-
-class LastPairDelivered:
-    """Event: the request's last pair was heralded."""
-
-
-class Timeout:
-    """Event: the request's deadline passed."""
-
-
-class Cancelled:
-    """Event: the agreed end time of a cancelled request came."""
-
-
-class LinkDown:
-    """Event: the link was taken out of service."""
-
-
-class Released:
-    """Event: the upper layer freed a delivered pair's qubit."""
-
-
-class PeerLost:
-    """Event: the peer node failed, taking the other half of the pair with it."""
-
-
-class RequestQueued:
-    """Event: the entity's queue gained a live request."""
-
-
-class QueueEmptied:
-    """Event: the entity's last live request ended."""
-
-
-REQUEST_LIFECYCLE = StateTable(
-    name="link request",
-    states=("negotiating", "queued", "done", "failed", "cancelled"),
-    initial="negotiating",
-    final=("done", "failed", "cancelled"),
-    transitions=(
-        Transition("negotiating", QueueAck, "queued", "origin: peer queued it"),
-        Transition("negotiating", Accepted, "queued", "peer end: send QUEUE_ACK"),
-        Transition("negotiating", QueueReject, "failed", "ERROR rejected"),
-        Transition("negotiating", Timeout, "failed", "ERROR timeout"),
-        Transition("negotiating", LinkDown, "failed", "ERROR link_down"),
-        Transition("negotiating", Cancelled, "cancelled", "ERROR cancelled"),
-        Transition("queued", PairDelivered, "queued", "OK"),
-        Transition("queued", LastPairDelivered, "done", "OK"),
-        Transition("queued", Timeout, "failed", "ERROR timeout"),
-        Transition("queued", LinkDown, "failed", "ERROR link_down"),
-        Transition("queued", Cancelled, "cancelled", "ERROR cancelled"),
-    ),
-)
-
-LINK_ENTITY = StateTable(
-    name="link entity",
-    states=("idle", "serving", "down"),
-    initial="idle",
-    final=("down",),
-    transitions=(
-        Transition("idle", RequestQueued, "serving"),
-        Transition("serving", RequestQueued, "serving"),
-        Transition("serving", QueueEmptied, "idle"),
-        Transition("idle", LinkDown, "down"),
-        Transition("serving", LinkDown, "down"),
-    ),
-)
-
-PAIR_LIFECYCLE = StateTable(
-    name="link pair",
-    states=("delivered", "released", "expired"),
-    initial="delivered",
-    final=("released", "expired"),
-    transitions=(
-        Transition("delivered", Released, "released", "upper layer freed the qubit"),
-        Transition("delivered", PeerLost, "expired", "EXPIRE"),
-    ),
-)
-
-_ENTITY_STEP = LINK_ENTITY.fast().step
-_REQUEST_STEP = REQUEST_LIFECYCLE.fast().step
-_PAIR_STEP = PAIR_LIFECYCLE.fast().step
-
-RequestKey = tuple[str, int]
-SetTimer = Callable[[int, Callable[[int, object], None], object], Timer]
-
-
-class LinkUser(Protocol):
-    """The layer above a link entity: receives its confirmations and indications."""
-
-    def link_ok(self, now: int, ok: LinkOk) -> None: ...
-
-    def link_error(self, now: int, error: LinkError) -> None: ...
-
-    def link_expire(self, now: int, expire: LinkExpire) -> None: ...
-
-
-class LinkService(Protocol):
-    """The link layer as the layer above sees it on one node, for one link."""
-
-    @property
-    def capacity(self) -> int:
-        """Most qubits the link may fill at this node at once."""
-        ...
-
-    @property
-    def next_create_id(self) -> int:
-        """The id the next CREATE will get."""
-        ...
-
-    def create(self, now: int, request: LinkCreate) -> int: ...
-
-    def cancel(self, now: int, request: LinkCancel) -> None: ...
-
-
-class SettingChooser(Protocol):
-    """The physical layer's answer to: how do we attempt for this fidelity?"""
-
-    def setting_for(self, min_fidelity: float) -> AttemptSetting | None: ...
-
-
-class _Request:
-    """One request in the shared queue, as one end sees it."""
-
-    __slots__ = (
-        "create",
-        "create_id",
-        "deadline_ps",
-        "deadline_timer",
-        "delivered",
-        "origin",
-        "qseq",
-        "setting",
-        "start_ps",
-        "state",
-    )
-
-    def __init__(
-        self,
-        origin: str,
-        create_id: int,
-        create: LinkCreate,
-        setting: AttemptSetting,
-        deadline_ps: int | None,
-    ) -> None:
-        self.origin = origin
-        self.create_id = create_id
-        self.create = create
-        self.setting = setting
-        self.deadline_ps = deadline_ps
-        self.deadline_timer: Timer | None = None
-        self.state = REQUEST_LIFECYCLE.initial
-        self.qseq = -1
-        self.start_ps = -1
-        self.delivered = 0
-
-    @property
-    def key(self) -> RequestKey:
-        return (self.origin, self.create_id)
-
-    @property
-    def order(self) -> tuple[int, int]:
-        return (self.create.priority, self.qseq)
-
-
 class LinkLayer:
-    """The link-layer entity of ``node`` for its link to ``peer``.
+    """The link-layer entity of ``context.node`` for its link to ``context.peer``.
 
     Sans-IO: every input carries ``now``; outputs go through the callables
-    it was built with (peer messages, timers, the physical port, the user).
+    of its context (peer messages, timers, the physical port, the user).
+    Inputs go through its lifecycle tables: ``receive``, ``create``,
+    ``cancel`` and the faults step the entity table, which hands
+    per-request messages to the request table; ``herald`` steps the armed
+    request's table.
     """
 
-    def __init__(
-        self,
-        node: str,
-        peer: str,
-        side: int,
-        memory: Memory,
-        station: HeraldingStation,
-        settings: SettingChooser,
-        set_timer: SetTimer,
-        one_way_delay_ps: int,
-        rng: np.random.Generator,
-        user_name: str = "upper",
-        capacity: int | None = None,
-    ) -> None:
-        self.node = node
-        self.peer = peer
-        self.side = side
-        self.is_master = side == 0
-        self.state = LINK_ENTITY.initial
-        self._memory = memory
-        self._station = station
-        self._settings = settings
+    #: The protocol's name in the registry (``[stack] link = "egp"``).
+    name: ClassVar[str] = "egp"
+    entity_table: ClassVar[FastTable]
+    request_table: ClassVar[FastTable]
+    pair_table: ClassVar[FastTable]
+
+    def __init__(self, context: LinkContext) -> None:
+        self.context = context
+        self.node = context.node
+        self.peer = context.peer
+        self.side = context.side
+        self.is_master = context.side == 0
+        self.state = "idle"
+        self._memory = context.memory
+        self._physical = context.physical
+        self._settings = context.settings
         self._send: Callable[[PeerMessage], None] = self._not_connected
-        self._set_timer = set_timer
-        self._delay_ps = one_way_delay_ps
-        self._uniform = UniformBuffer(rng).random
-        self._holder = f"link/{peer}"
-        # Most qubits this link may fill at this node at once (kept pairs not
-        # yet freed, plus the one attempting), so one link cannot starve the
-        # node's other links of memory.
-        self.capacity = memory.size if capacity is None else capacity
-        self._user_name = user_name
+        self._set_timer = context.set_timer
+        self._delay_ps = context.one_way_delay_ps
+        self._uniform = UniformBuffer(context.rng).random
+        self._holder = f"link/{context.peer}"
+        self._upper_holder = context.upper_holder
+        self.capacity = context.capacity
         self._user: LinkUser | None = None
-        self._requests: dict[RequestKey, _Request] = {}
+        self._requests: dict[RequestKey, LinkRequest] = {}
         self._ready: list[tuple[tuple[int, int], RequestKey]] = []
         self._next_create_id = 0
         self._next_qseq = 0
-        self._armed: _Request | None = None
+        self._armed: LinkRequest | None = None
         self._armed_qubit = -1
         self._last_served: tuple[int, int] | None = None
-        # Kept pairs handed up and not yet freed, by qubit: the only ones
-        # that can still EXPIRE. Their lifecycle state is "delivered".
-        self._delivered: dict[int, LinkOk] = {}
-        station.connect(side, self.herald)
-        memory.on_release(self._memory_released)
+        self._delivered: dict[int, DeliveredPair] = {}
+        context.physical.attach(self)
+        context.memory.on_release(self._memory_released)
 
     def bind(self, user: LinkUser) -> None:
         """Connect the layer above."""
@@ -291,7 +112,7 @@ class LinkLayer:
             raise RuntimeError(f"link {self.node}->{self.peer}: no user bound")
         return self._user
 
-    # -- service: requests from above -------------------------------------
+    # -- inputs: each goes through a table ----------------------------------
 
     def create(self, now: int, request: LinkCreate) -> int:
         """CREATE: queue a request; returns its ``create_id``.
@@ -304,10 +125,55 @@ class LinkLayer:
                 f"and {self.peer!r}"
             )
         create_id = self._next_create_id
-        self._next_create_id += 1
-        if self.state == "down":
-            self._error_now(now, create_id, "link_down", "the link is down")
-            return create_id
+        self.entity_table.dispatch(self, self, now, request)
+        return create_id
+
+    def cancel(self, now: int, request: LinkCancel) -> None:
+        """CANCEL: end a request this node created.
+
+        Both ends stop at the same time, one classical delay from now, so
+        they agree on every pair delivered before; both then report
+        ERROR(cancelled).
+        """
+        self.entity_table.dispatch(self, self, now, request)
+
+    def receive(self, now: int, message: PeerMessage) -> None:
+        """Handle a peer message from the other end of the link."""
+        self.entity_table.dispatch(self, self, now, message, self.peer)
+
+    def herald(self, now: int, herald: Herald) -> None:
+        """HERALD: the armed attempt succeeded; the armed request gets the pair."""
+        item = self._armed
+        assert item is not None, "herald without an armed attempt"
+        self.request_table.dispatch(self, item, now, herald)
+
+    def link_down(self, now: int) -> None:
+        """Take the link out of service: every live request ends in ERROR."""
+        self.entity_table.dispatch(self, self, now, lc.LINK_DOWN)
+
+    def peer_failed(self, now: int) -> None:
+        """The peer node failed and lost its memory: live requests end in
+        ERROR, and every kept pair still held here is reported with EXPIRE
+        (its other half is gone); the layer above must free those qubits."""
+        self.entity_table.dispatch(self, self, now, lc.PEER_FAILED)
+
+    def _memory_released(self, now: int, qubit: int) -> None:
+        pair = self._delivered.get(qubit)
+        if pair is not None:
+            self.pair_table.dispatch(self, pair, now, lc.RELEASED)
+        self._pump(now)
+
+    def _for_request(self, now: int, origin: str, create_id: int, event: object) -> None:
+        """Step a live request's table; a request that has ended here is
+        forgotten, so late news about it has nothing to act on."""
+        item = self._requests.get((origin, create_id))
+        if item is not None:
+            self.request_table.dispatch(self, item, now, event, self.peer)
+
+    # -- entity handlers ------------------------------------------------------
+
+    def _on_create(self, _: LinkLayer, now: int, request: LinkCreate) -> None:
+        create_id = self._take_create_id()
         setting = self._settings.setting_for(request.min_fidelity)
         if setting is None:
             self._error_now(
@@ -316,9 +182,9 @@ class LinkLayer:
                 "unsupported_fidelity",
                 f"min_fidelity = {request.min_fidelity}: this link cannot reach it",
             )
-            return create_id
+            return
         deadline = None if request.max_time_ps is None else now + request.max_time_ps
-        item = _Request(self.node, create_id, request, setting, deadline)
+        item = LinkRequest(self.node, create_id, request, setting, deadline)
         self._add(now, item)
         if self.is_master:
             item.qseq = self._take_qseq()
@@ -333,68 +199,20 @@ class LinkLayer:
                 start_ps=item.start_ps if self.is_master else None,
             )
         )
-        return create_id
 
-    def cancel(self, now: int, request: LinkCancel) -> None:
-        """CANCEL: end a request this node created.
+    def _refuse_create(self, _: LinkLayer, now: int, request: LinkCreate) -> None:
+        self._error_now(now, self._take_create_id(), "link_down", "the link is down")
 
-        Both ends stop at the same time, one classical delay from now, so
-        they agree on every pair delivered before; both then report
-        ERROR(cancelled).
-        """
-        item = self._requests.get((self.node, request.create_id))
-        if item is None:
-            return  # already ended: its ERROR or last OK is on its way up
-        end_ps = now + self._delay_ps + 1
-        self._set_timer(end_ps - now, self._cancel_now, item)
-        self._send(QueueCancel(origin=self.node, create_id=item.create_id, end_ps=end_ps))
+    def _cancel_request(self, _: LinkLayer, now: int, request: LinkCancel) -> None:
+        self._for_request(now, self.node, request.create_id, request)
 
-    def _cancel_now(self, now: int, item: object) -> None:
-        assert isinstance(item, _Request)
-        if self._requests.get(item.key) is item:
-            self._end(now, item, Cancelled, "cancelled", f"cancelled by {item.origin}")
-
-    # -- peer messages ----------------------------------------------------
-
-    def receive(self, now: int, message: PeerMessage) -> None:
-        """Handle a peer message from the other end of the link."""
-        if isinstance(message, QueueAdd):
-            self._on_queue_add(now, message)
-        elif isinstance(message, QueueAck):
-            item = self._requests.get((message.origin, message.create_id))
-            if item is None:
-                return  # ended here already (timeout); the peer times out too
-            item.state = _REQUEST_STEP(item.state, QueueAck, self.peer)
-            if not self.is_master:
-                item.qseq = message.qseq
-                item.start_ps = message.start_ps
-            self._schedule_start(now, item)
-        elif isinstance(message, QueueCancel):
-            item = self._requests.get((message.origin, message.create_id))
-            if item is not None:
-                self._set_timer(max(message.end_ps - now, 0), self._cancel_now, item)
-        elif isinstance(message, QueueReject):
-            item = self._requests.get((message.origin, message.create_id))
-            if item is not None:
-                self._end(now, item, QueueReject, message.reason, message.detail)
-        else:
-            raise TypeError(f"link {self.node}: unexpected peer message {type(message).__name__}")
-
-    def _on_queue_add(self, now: int, message: QueueAdd) -> None:
+    def _on_queue_add(self, _: LinkLayer, now: int, message: QueueAdd) -> None:
         request = message.request
         setting = self._settings.setting_for(request.min_fidelity)
-        if setting is None or self.state == "down":
-            reason: LinkErrorReason = "link_down" if setting else "unsupported_fidelity"
-            self._send(
-                QueueReject(
-                    origin=message.origin,
-                    create_id=message.create_id,
-                    reason=reason,
-                    detail=f"{self.node} cannot serve min_fidelity = {request.min_fidelity}",
-                )
-            )
+        if setting is None:
+            self._reject(message, "unsupported_fidelity")
             return
-        item = _Request(message.origin, message.create_id, request, setting, message.deadline_ps)
+        item = LinkRequest(message.origin, message.create_id, request, setting, message.deadline_ps)
         if self.is_master:
             item.qseq = self._take_qseq()
             item.start_ps = now + self._delay_ps + 1
@@ -403,7 +221,31 @@ class LinkLayer:
             item.qseq = message.qseq
             item.start_ps = message.start_ps
         self._add(now, item)
-        item.state = _REQUEST_STEP(item.state, Accepted, self.peer)
+        self.request_table.dispatch(self, item, now, message, self.peer)
+
+    def _reject_queue_add(self, _: LinkLayer, now: int, message: QueueAdd) -> None:
+        self._reject(message, "link_down")
+
+    def _to_request(
+        self, _: LinkLayer, now: int, message: QueueAck | QueueReject | QueueCancel
+    ) -> None:
+        self._for_request(now, message.origin, message.create_id, message)
+
+    def _end_all(self, _: LinkLayer, now: int, event: lc.LinkDown | lc.PeerFailed) -> None:
+        detail = (
+            "the link went down" if isinstance(event, lc.LinkDown) else (f"node {self.peer} failed")
+        )
+        for item in list(self._requests.values()):
+            self.request_table.dispatch(self, item, now, lc.LinkEnded(detail))
+
+    def _expire_all(self, _: LinkLayer, now: int, event: lc.PeerFailed) -> None:
+        self._end_all(self, now, event)
+        for pair in list(self._delivered.values()):
+            self.pair_table.dispatch(self, pair, now, lc.PEER_LOST, self.peer)
+
+    # -- request handlers -----------------------------------------------------
+
+    def _accepted(self, item: LinkRequest, now: int, message: QueueAdd) -> None:
         self._send(
             QueueAck(
                 origin=item.origin,
@@ -414,124 +256,157 @@ class LinkLayer:
         )
         self._schedule_start(now, item)
 
-    # -- physical layer ---------------------------------------------------
+    def _acked(self, item: LinkRequest, now: int, message: QueueAck) -> None:
+        if not self.is_master:
+            item.qseq = message.qseq
+            item.start_ps = message.start_ps
+        self._schedule_start(now, item)
 
-    def herald(self, now: int, pair: EntangledPair) -> None:
-        """HERALD: the armed attempt succeeded; report the pair up."""
-        item = self._armed
-        assert item is not None, "herald without an armed attempt"
+    def _ready_now(self, item: LinkRequest, now: int, _: lc.StartTime) -> None:
+        bisect.insort(self._ready, (item.order, item.key))
+        armed = self._armed
+        if armed is not None and not self._physical.running and armed is not self._choose():
+            self._disarm(now)
+        self._pump(now)
+
+    def _send_cancel(self, item: LinkRequest, now: int, request: LinkCancel) -> None:
+        end_ps = now + self._delay_ps + 1
+        self._set_timer(end_ps - now, self._cancel_due, item)
+        self._send(QueueCancel(origin=self.node, create_id=item.create_id, end_ps=end_ps))
+
+    def _peer_cancels(self, item: LinkRequest, now: int, message: QueueCancel) -> None:
+        self._set_timer(max(message.end_ps - now, 0), self._cancel_due, item)
+
+    def _rejected(self, item: LinkRequest, now: int, message: QueueReject) -> None:
+        self._end(now, item, message.reason, message.detail)
+
+    def _timed_out(self, item: LinkRequest, now: int, _: lc.DeadlinePassed) -> None:
+        self._end(
+            now,
+            item,
+            "timeout",
+            f"max_time_ps = {item.create.max_time_ps} passed after {item.delivered} "
+            f"of {item.create.number or 'unlimited'} pairs",
+        )
+
+    def _cancelled(self, item: LinkRequest, now: int, _: lc.CancelTime) -> None:
+        self._end(now, item, "cancelled", f"cancelled by {item.origin}")
+
+    def _link_ended(self, item: LinkRequest, now: int, event: lc.LinkEnded) -> None:
+        self._end(now, item, "link_down", event.detail)
+
+    def _deliver(self, item: LinkRequest, now: int, herald: Herald) -> None:
+        """Report the heralded pair up (OK), measuring it first for measure
+        requests."""
         qubit = self._armed_qubit
         self._armed = None
         self._last_served = item.order
         item.delivered += 1
-        last = item.delivered == item.create.number  # never for number None
-        item.state = _REQUEST_STEP(item.state, LastPairDelivered if last else PairDelivered)
-        if last:
-            self._forget(item)
-        fidelity = pair.herald_fidelity
+        if item.state == "done":
+            self._forget(now, item)
         create = item.create
         basis: Basis | None = None
         outcome: Literal[0, 1] | None = None
         if create.type == "measure":
             basis = "Z" if self._uniform() < 0.5 else "X"
-            outcome = pair.measure_side(now, self.side, basis, self._uniform)
+            outcome = self._memory.qubits.measure(now, qubit, basis, self._uniform)
             self._memory.release(now, qubit, self._holder)
             reported_qubit: int | None = None
         else:
-            self._memory.transfer(qubit, self._user_name, self._holder)
+            self._memory.transfer(qubit, self._upper_holder, self._holder)
             reported_qubit = qubit
         ok = LinkOk(
             create_id=item.create_id,
             origin=item.origin,
             remote=self.peer,
-            pair_id=pair.pair_id,
+            pair_id=herald.pair_id,
             seq=item.delivered - 1,
-            bell_index=pair.heralded_index,
+            bell_index=herald.bell_index,
             qubit=reported_qubit,
             time_ps=now,
-            fidelity=min(fidelity, 1.0),
+            fidelity=min(herald.fidelity, 1.0),
             purpose_id=create.purpose_id,
             basis=basis,
             outcome=outcome,
         )
         if reported_qubit is not None:
-            self._delivered[reported_qubit] = ok
+            self._delivered[reported_qubit] = DeliveredPair(ok)
         self.user.link_ok(now, ok)
         self._pump(now)
 
-    # -- faults -----------------------------------------------------------
+    # -- delivered-pair handlers ----------------------------------------------
 
-    def link_down(self, now: int) -> None:
-        """Take the link out of service: every live request ends in ERROR."""
-        for item in list(self._requests.values()):
-            self._end(now, item, LinkDown, "link_down", "the link went down")
-        self.state = _ENTITY_STEP(self.state, LinkDown)
+    def _freed(self, pair: DeliveredPair, now: int, _: lc.Released) -> None:
+        assert pair.ok.qubit is not None
+        del self._delivered[pair.ok.qubit]
 
-    def peer_failed(self, now: int) -> None:
-        """The peer node failed and lost its memory: live requests end in
-        ERROR, and every kept pair still held here is reported with EXPIRE
-        (its other half is gone); the layer above must free those qubits."""
-        for item in list(self._requests.values()):
-            self._end(now, item, LinkDown, "link_down", f"node {self.peer} failed")
-        self.state = _ENTITY_STEP(self.state, LinkDown)
-        for qubit, ok in list(self._delivered.items()):
-            _PAIR_STEP("delivered", PeerLost, self.peer)
-            del self._delivered[qubit]
-            self.user.link_expire(
-                now,
-                LinkExpire(
-                    create_id=ok.create_id,
-                    origin=ok.origin,
-                    remote=self.peer,
-                    pair_id=ok.pair_id,
-                    qubit=qubit,
-                ),
-            )
+    def _expire(self, pair: DeliveredPair, now: int, _: lc.PeerLost) -> None:
+        ok = pair.ok
+        assert ok.qubit is not None
+        del self._delivered[ok.qubit]
+        self.user.link_expire(
+            now,
+            LinkExpire(
+                create_id=ok.create_id,
+                origin=ok.origin,
+                remote=self.peer,
+                pair_id=ok.pair_id,
+                qubit=ok.qubit,
+            ),
+        )
 
-    # -- internals --------------------------------------------------------
+    # -- internals ------------------------------------------------------------
+
+    def _take_create_id(self) -> int:
+        create_id = self._next_create_id
+        self._next_create_id += 1
+        return create_id
 
     def _take_qseq(self) -> int:
         qseq = self._next_qseq
         self._next_qseq += 1
         return qseq
 
-    def _add(self, now: int, item: _Request) -> None:
+    def _reject(self, message: QueueAdd, reason: LinkErrorReason) -> None:
+        self._send(
+            QueueReject(
+                origin=message.origin,
+                create_id=message.create_id,
+                reason=reason,
+                detail=f"{self.node} cannot serve min_fidelity = {message.request.min_fidelity}",
+            )
+        )
+
+    def _add(self, now: int, item: LinkRequest) -> None:
         self._requests[item.key] = item
         if item.deadline_ps is not None:
             item.deadline_timer = self._set_timer(
-                max(item.deadline_ps - now, 0), self._deadline, item
+                max(item.deadline_ps - now, 0), self._deadline_due, item
             )
-        self.state = _ENTITY_STEP(self.state, RequestQueued)
+        self.entity_table.dispatch(self, self, now, lc.REQUEST_QUEUED)
 
-    def _schedule_start(self, now: int, item: _Request) -> None:
-        self._set_timer(max(item.start_ps - now, 0), self._ready_now, item)
+    def _schedule_start(self, now: int, item: LinkRequest) -> None:
+        self._set_timer(max(item.start_ps - now, 0), self._start_due, item)
 
-    def _ready_now(self, now: int, item: object) -> None:
-        assert isinstance(item, _Request)
-        if item.state != "queued":
-            return
-        bisect.insort(self._ready, (item.order, item.key))
-        armed = self._armed
-        if armed is not None and not self._station.running and armed is not self._choose():
-            self._disarm(now)
-        self._pump(now)
+    def _start_due(self, now: int, item: object) -> None:
+        assert isinstance(item, LinkRequest)
+        if self._requests.get(item.key) is item:
+            self.request_table.dispatch(self, item, now, lc.START_TIME)
 
-    def _deadline(self, now: int, item: object) -> None:
-        assert isinstance(item, _Request)
-        self._end(
-            now,
-            item,
-            Timeout,
-            "timeout",
-            f"max_time_ps = {item.create.max_time_ps} passed after {item.delivered} "
-            f"of {item.create.number or 'unlimited'} pairs",
-        )
+    def _deadline_due(self, now: int, item: object) -> None:
+        assert isinstance(item, LinkRequest)
+        if self._requests.get(item.key) is item:
+            self.request_table.dispatch(self, item, now, lc.DEADLINE_PASSED)
 
-    def _end(
-        self, now: int, item: _Request, trigger: type, reason: LinkErrorReason, detail: str
-    ) -> None:
-        item.state = _REQUEST_STEP(item.state, trigger, self.peer)
-        self._forget(item)
+    def _cancel_due(self, now: int, item: object) -> None:
+        assert isinstance(item, LinkRequest)
+        if self._requests.get(item.key) is item:
+            self.request_table.dispatch(self, item, now, lc.CANCEL_TIME)
+
+    def _end(self, now: int, item: LinkRequest, reason: LinkErrorReason, detail: str) -> None:
+        """The request ended without all its pairs: forget it, free what it
+        holds, tell the user (ERROR)."""
+        self._forget(now, item)
         if self._armed is item:
             self._disarm(now)
         self.user.link_error(
@@ -561,7 +436,7 @@ class LinkLayer:
             ),
         )
 
-    def _forget(self, item: _Request) -> None:
+    def _forget(self, now: int, item: LinkRequest) -> None:
         del self._requests[item.key]
         entry = (item.order, item.key)
         position = bisect.bisect_left(self._ready, entry)
@@ -570,19 +445,14 @@ class LinkLayer:
         if item.deadline_timer is not None:
             item.deadline_timer.cancel()
         if not self._requests and self.state == "serving":
-            self.state = _ENTITY_STEP(self.state, QueueEmptied)
+            self.entity_table.dispatch(self, self, now, lc.QUEUE_EMPTIED)
 
     def _disarm(self, now: int) -> None:
-        self._station.cancel(self.side, now)
+        self._physical.cancel(now)
         self._armed = None
         self._memory.release(now, self._armed_qubit, self._holder)
 
-    def _memory_released(self, now: int, qubit: int) -> None:
-        if self._delivered.pop(qubit, None) is not None:
-            _PAIR_STEP("delivered", Released)
-        self._pump(now)
-
-    def _choose(self) -> _Request:
+    def _choose(self) -> LinkRequest:
         """The request to attempt for next: round robin, pair by pair, among
         the ready requests of the best priority, so that requests sharing
         the link all progress. Both ends see the same ready requests and the
@@ -609,4 +479,81 @@ class LinkLayer:
         item = self._choose()
         self._armed = item
         self._armed_qubit = qubit
-        self._station.attempt(self.side, now, Attempt(item.key, qubit, item.setting))
+        self._physical.attempt(now, qubit, item.key, item.setting)
+
+
+def _last_pair(entity: LinkLayer, item: LinkRequest, herald: Herald) -> bool:
+    """The pair heralded now is the request's last (never for number None)."""
+    return item.delivered + 1 == item.create.number
+
+
+_L = LinkLayer
+_LIVE = ("negotiating", "queued")
+
+LINK_ENTITY = StateTable(
+    name="link entity",
+    states=("idle", "serving", "down"),
+    initial="idle",
+    final=(),
+    transitions=(
+        *(Transition(s, LinkCreate, s, _L._on_create) for s in ("idle", "serving")),
+        Transition("down", LinkCreate, "down", _L._refuse_create, note="ERROR link_down"),
+        *(Transition(s, LinkCancel, s, _L._cancel_request) for s in ("idle", "serving", "down")),
+        *(Transition(s, QueueAdd, s, _L._on_queue_add) for s in ("idle", "serving")),
+        Transition("down", QueueAdd, "down", _L._reject_queue_add, note="QUEUE_REJECT"),
+        *(
+            Transition(s, message, s, _L._to_request)
+            for message in (QueueAck, QueueReject, QueueCancel)
+            for s in ("idle", "serving", "down")
+        ),
+        Transition("idle", lc.RequestQueued, "serving"),
+        Transition("serving", lc.RequestQueued, "serving"),
+        Transition("serving", lc.QueueEmptied, "idle"),
+        *(Transition(s, lc.LinkDown, "down", _L._end_all) for s in ("idle", "serving")),
+        *(Transition(s, lc.PeerFailed, "down", _L._expire_all) for s in ("idle", "serving")),
+    ),
+)
+
+REQUEST_LIFECYCLE = StateTable(
+    name="link request",
+    states=("negotiating", "queued", "done", "failed", "cancelled"),
+    initial="negotiating",
+    final=("done", "failed", "cancelled"),
+    transitions=(
+        Transition("negotiating", QueueAck, "queued", _L._acked, note="origin: peer queued it"),
+        Transition("negotiating", QueueAdd, "queued", _L._accepted, note="QUEUE_ACK"),
+        Transition("negotiating", QueueReject, "failed", _L._rejected, note="ERROR rejected"),
+        Transition("queued", lc.StartTime, "queued", _L._ready_now),
+        Transition("queued", Herald, "done", _L._deliver, _last_pair, note="OK"),
+        Transition("queued", Herald, "queued", _L._deliver, note="OK"),
+        *(Transition(s, LinkCancel, s, _L._send_cancel, note="QUEUE_CANCEL") for s in _LIVE),
+        *(Transition(s, QueueCancel, s, _L._peer_cancels) for s in _LIVE),
+        *(
+            Transition(s, lc.DeadlinePassed, "failed", _L._timed_out, note="ERROR timeout")
+            for s in _LIVE
+        ),
+        *(
+            Transition(s, lc.LinkEnded, "failed", _L._link_ended, note="ERROR link_down")
+            for s in _LIVE
+        ),
+        *(
+            Transition(s, lc.CancelTime, "cancelled", _L._cancelled, note="ERROR cancelled")
+            for s in _LIVE
+        ),
+    ),
+)
+
+PAIR_LIFECYCLE = StateTable(
+    name="link pair",
+    states=("delivered", "released", "expired"),
+    initial="delivered",
+    final=("released", "expired"),
+    transitions=(
+        Transition("delivered", lc.Released, "released", _L._freed, note="upper layer freed it"),
+        Transition("delivered", lc.PeerLost, "expired", _L._expire, note="EXPIRE"),
+    ),
+)
+
+LinkLayer.entity_table = LINK_ENTITY.fast()
+LinkLayer.request_table = REQUEST_LIFECYCLE.fast()
+LinkLayer.pair_table = PAIR_LIFECYCLE.fast()

@@ -29,7 +29,6 @@ NetErrorReason = Literal[
     "invalid",  # the request cannot be served as asked (e.g. nested swapping on 3 links)
     "stalled",  # nothing could happen any more: circuits hold the memory others wait for
 ]
-Purification = Literal["none", "bbpssw", "dejmps"]
 PluginName = Annotated[str, Field(pattern=r"^[a-z0-9_.:-]+$")]
 
 
@@ -47,10 +46,13 @@ class NetCreate(Primitive):
     routing: PluginName = "shortest-hops"
     swap_policy: PluginName = "asap"
     cutoff_ps: int | None = Field(default=None, gt=0)
-    purification: Purification = "none"
+    purification: PluginName = "none"
     purification_rounds: int = Field(default=0, ge=0)
     z_basis_probability: float = Field(
         default=0.5, gt=0.0, lt=1.0, description="measure type: chance of Z, else X"
+    )
+    name: str | None = Field(
+        default=None, max_length=64, description="the application's name for the request"
     )
 
 

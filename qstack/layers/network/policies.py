@@ -1,13 +1,20 @@
-"""Swap policies: when a repeater joins the segments it holds.
+"""Network-layer policies chosen by name: swap policies and purification schemes.
 
-A policy sees only what the repeater knows: its position on the path, the
-number of hops, and how many link pairs each of its two segments spans
-(from the swap records it has received). Chosen by name, like routing.
+A swap policy sees only what the repeater knows: its position on the path,
+the number of hops, and how many link pairs each of its two segments spans
+(from the swap records it has received). A purification scheme is a
+recurrence map on Bell-diagonal pairs (exact for Pauli-covariant schemes
+such as BBPSSW and DEJMPS, whose outputs stay Bell-diagonal) and its
+closed-form fidelity after some rounds, which routing uses to judge a path.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
+
+from qstack.physics.bell import BellDiagonal, purify_bbpssw, purify_dejmps
+from qstack.physics.formulas import bbpssw, dejmps
 
 
 class SwapPolicy(Protocol):
@@ -53,3 +60,58 @@ class NestedSwap:
     def should_swap(self, position: int, hops: int, left_links: int, right_links: int) -> bool:
         span = position & -position
         return left_links == span and right_links == span
+
+
+class PurificationScheme(Protocol):
+    """One recurrence round of link-level purification, by name."""
+
+    name: str
+
+    def recurrence(
+        self, kept: BellDiagonal, sacrificed: BellDiagonal
+    ) -> tuple[float, BellDiagonal]:
+        """Success probability and the kept pair's state on success, for two
+        pairs in the frame of Phi+ (the two ends' outcomes agree)."""
+        ...
+
+    def fidelity_after(self, fidelity: float, rounds: int) -> float:
+        """Fidelity of a link pair of Werner ``fidelity`` after ``rounds``
+        rounds, every round succeeding (round r uses 2^r link pairs)."""
+        ...
+
+
+class Bbpssw:
+    """BBPSSW (Bennett et al., PRL 76, 722 (1996)): twirled back to Werner form."""
+
+    name = "bbpssw"
+
+    def recurrence(
+        self, kept: BellDiagonal, sacrificed: BellDiagonal
+    ) -> tuple[float, BellDiagonal]:
+        return purify_bbpssw(kept, sacrificed)
+
+    def fidelity_after(self, fidelity: float, rounds: int) -> float:
+        for _ in range(rounds):
+            _, fidelity = bbpssw(fidelity)
+        return fidelity
+
+
+class Dejmps:
+    """DEJMPS (Deutsch et al., PRL 77, 2818 (1996)): keeps the Bell diagonal
+    between rounds (the closed form starts from the Werner-diagonal state)."""
+
+    name = "dejmps"
+
+    def recurrence(
+        self, kept: BellDiagonal, sacrificed: BellDiagonal
+    ) -> tuple[float, BellDiagonal]:
+        return purify_dejmps(kept, sacrificed)
+
+    def fidelity_after(self, fidelity: float, rounds: int) -> float:
+        other = (1.0 - fidelity) / 3.0
+        state = (fidelity, other, other, other)
+        for _ in range(rounds):
+            _, state = dejmps(state)
+            total = math.fsum(state)
+            state = (state[0] / total, state[1] / total, state[2] / total, state[3] / total)
+        return state[0]

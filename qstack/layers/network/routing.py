@@ -1,10 +1,13 @@
-"""Routing strategies of the network layer and the view of the network they route on.
+"""Routing strategies of the network layer.
 
-A strategy maps (topology, request) to a path, or to an explicit refusal, with
+A strategy maps (view, request) to a path, or to an explicit refusal, with
 closed-form estimates of the fidelity and time the path can deliver. The
-estimates come from ``qstack.physics.formulas`` so that routing and the
-validation tests agree on the physics. Everything here is deterministic: the
-same topology and request give the same answer regardless of input order.
+view (:class:`~qstack.layers.network.view.NetworkView`) is what the routing
+node knows: the topology without what it was told is down, its own load and
+its random stream. The estimates come from ``qstack.physics.formulas`` so
+that routing and the validation tests agree on the physics. The built-in
+strategies are deterministic: the same view and request give the same
+answer regardless of input order.
 """
 
 from __future__ import annotations
@@ -17,17 +20,17 @@ from typing import Literal, Protocol, runtime_checkable
 
 import networkx as nx
 
-from qstack.physics.formulas import (
-    bbpssw,
-    dejmps,
-    fidelity_from_werner,
-    werner_parameter,
-)
+from qstack.layers.link.messages import CreateType
+from qstack.layers.network.policies import Bbpssw, Dejmps, PurificationScheme
+from qstack.layers.network.view import LinkInfo, NetworkView, NodeInfo, NodeLoad, Topology
+from qstack.physics.formulas import fidelity_from_werner, werner_parameter
 
-PurificationScheme = Literal["none", "bbpssw", "dejmps"]
-PURIFICATION_SCHEMES: tuple[str, ...] = ("none", "bbpssw", "dejmps")
+#: Purification schemes routing knows by name without a registry.
+BUILTIN_PURIFICATION: dict[str, PurificationScheme] = {"bbpssw": Bbpssw(), "dejmps": Dejmps()}
+PURIFICATION_SCHEMES: tuple[str, ...] = ("none", *BUILTIN_PURIFICATION)
 
-RefusalReason = Literal["no_path", "fidelity_unreachable"]
+RefusalReason = Literal["no_path", "fidelity_unreachable", "resource_shortage"]
+REFUSAL_REASONS: tuple[str, ...] = ("no_path", "fidelity_unreachable", "resource_shortage")
 
 FIDELITY_TOLERANCE = 1e-12
 """Fidelities this close count as equal, so float rounding never flips a decision."""
@@ -35,162 +38,28 @@ FIDELITY_TOLERANCE = 1e-12
 _RELATIVE_TOLERANCE = 1e-12
 
 
-# --------------------------------------------------------------------------- data
-
-
-@dataclass(frozen=True, slots=True)
-class NodeInfo:
-    """What routing needs to know of a node.
-
-    ``memory_t_s`` is the depolarising time constant of its memory in seconds;
-    ``None`` means a perfect memory.
-    """
-
-    name: str
-    qubits: int
-    memory_t_s: float | None
-
-    def __post_init__(self) -> None:
-        """Reject bad node data at construction, where the error can name the field."""
-        if not self.name:
-            raise ValueError("node name must be a non-empty string")
-        if self.qubits < 0:
-            raise ValueError(f"node {self.name!r}: qubits must be >= 0, got {self.qubits!r}")
-        if self.memory_t_s is not None and not self.memory_t_s > 0.0:
-            raise ValueError(
-                f"node {self.name!r}: memory_t_s must be > 0 or None, got {self.memory_t_s!r}"
-            )
-
-
-@dataclass(frozen=True, slots=True)
-class LinkInfo:
-    """What routing needs to know of a link between nodes ``a`` and ``b``.
-
-    ``success_probability`` is per attempt, ``cycle_s`` the time between
-    attempts, ``fidelity`` the Werner-equivalent fidelity of one delivered link
-    pair, ``delay_s`` the one-way classical delay between the two ends.
-    """
-
-    a: str
-    b: str
-    length_km: float
-    success_probability: float
-    cycle_s: float
-    fidelity: float
-    delay_s: float
-
-    def __post_init__(self) -> None:
-        """Reject impossible link data early; a zero rate would make every estimate infinite."""
-        where = f"link {self.a!r}-{self.b!r}"
-        if self.a == self.b:
-            raise ValueError(f"{where}: a link needs two distinct nodes")
-        if not self.length_km >= 0.0:
-            raise ValueError(f"{where}: length_km must be >= 0, got {self.length_km!r}")
-        if not 0.0 < self.success_probability <= 1.0:
-            raise ValueError(
-                f"{where}: success_probability must be in (0, 1], got {self.success_probability!r}"
-            )
-        if not self.cycle_s > 0.0:
-            raise ValueError(f"{where}: cycle_s must be > 0, got {self.cycle_s!r}")
-        if not 0.0 <= self.fidelity <= 1.0:
-            raise ValueError(f"{where}: fidelity must be in [0, 1], got {self.fidelity!r}")
-        if not self.delay_s >= 0.0:
-            raise ValueError(f"{where}: delay_s must be >= 0, got {self.delay_s!r}")
-
-    @property
-    def expected_generation_s(self) -> float:
-        """Mean time to one link pair: cycle over success probability (geometric attempts)."""
-        return self.cycle_s / self.success_probability
-
-
-class Topology:
-    """Read-only network graph for routing, built once per run.
-
-    Nodes and edges are inserted in sorted order so that every networkx
-    traversal (and thus every strategy) is independent of the order the
-    scenario listed them in. The graph is frozen: strategies cannot mutate it.
-    Edge attribute ``"info"`` holds the ``LinkInfo``; node attribute ``"info"``
-    the ``NodeInfo``.
-    """
-
-    __slots__ = ("_nodes", "graph")
-
-    def __init__(self, nodes: Sequence[NodeInfo], links: Sequence[LinkInfo]) -> None:
-        self._nodes: dict[str, NodeInfo] = {}
-        for node in nodes:
-            if node.name in self._nodes:
-                raise ValueError(f"duplicate node {node.name!r} in topology")
-            self._nodes[node.name] = node
-        graph = nx.Graph()
-        for name in sorted(self._nodes):
-            graph.add_node(name, info=self._nodes[name])
-        seen: set[frozenset[str]] = set()
-        for link in sorted(links, key=lambda item: tuple(sorted((item.a, item.b)))):
-            for end in (link.a, link.b):
-                if end not in self._nodes:
-                    raise ValueError(f"link {link.a!r}-{link.b!r} names unknown node {end!r}")
-            key = frozenset((link.a, link.b))
-            if key in seen:
-                raise ValueError(f"duplicate link between {link.a!r} and {link.b!r}")
-            seen.add(key)
-            graph.add_edge(link.a, link.b, info=link)
-        self.graph: nx.Graph = nx.freeze(graph)
-
-    def node(self, name: str) -> NodeInfo:
-        """The node called ``name``; ``KeyError`` naming it if there is none."""
-        try:
-            return self._nodes[name]
-        except KeyError:
-            raise KeyError(f"unknown node {name!r}") from None
-
-    def link(self, a: str, b: str) -> LinkInfo:
-        """The link between ``a`` and ``b`` in either order, as it was declared."""
-        if not self.graph.has_edge(a, b):
-            raise KeyError(f"no link between {a!r} and {b!r}")
-        info: LinkInfo = self.graph.edges[a, b]["info"]
-        return info
-
-    def neighbours(self, name: str) -> list[str]:
-        """Names of the nodes linked to ``name``, sorted."""
-        self.node(name)
-        return sorted(self.graph.neighbors(name))
-
-    def path_links(self, path: Sequence[str]) -> list[LinkInfo]:
-        """The links along ``path`` in order; ``KeyError`` if two consecutive nodes are unlinked."""
-        return [self.link(u, v) for u, v in itertools.pairwise(path)]
-
-    @property
-    def nodes(self) -> tuple[NodeInfo, ...]:
-        """All nodes, sorted by name."""
-        return tuple(self._nodes[name] for name in sorted(self._nodes))
-
-    @property
-    def links(self) -> tuple[LinkInfo, ...]:
-        """All links, in the graph's (sorted) edge order."""
-        return tuple(data["info"] for _, _, data in self.graph.edges(data=True))
-
-    def __contains__(self, name: object) -> bool:
-        """``name in topology``: whether a node of that name exists."""
-        return name in self._nodes
-
-    def __repr__(self) -> str:
-        """Sizes only: a topology can have thousands of nodes."""
-        return f"Topology({len(self._nodes)} nodes, {self.graph.number_of_edges()} links)"
-
-
 @dataclass(frozen=True, slots=True)
 class RouteRequest:
     """An end-to-end pair wanted between ``src`` and ``dst`` with at least ``min_fidelity``.
 
     ``purification`` / ``purification_rounds`` say how each link pair is
-    purified before swapping; rounds are ignored when the scheme is ``"none"``.
+    purified before swapping (a built-in scheme's name, ``"none"``, or a
+    scheme object); rounds are ignored when the scheme is ``"none"``. The
+    rest describes the request as its source knows it: the network layer's
+    request id and the application's name for it, its priority (lower
+    first), the pairs it wants and whether they are kept or measured.
     """
 
     src: str
     dst: str
     min_fidelity: float
-    purification: str = "none"
+    purification: str | PurificationScheme = "none"
     purification_rounds: int = 0
+    request_id: str = ""
+    name: str | None = None
+    priority: int = 0
+    pairs: int = 1
+    type: CreateType = "keep"
 
     def __post_init__(self) -> None:
         """An impossible request is an error at the boundary, not a silent refusal later."""
@@ -221,7 +90,8 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class RouteRefusal:
-    """Why no route is offered: the ends are not connected, or no path can reach the fidelity."""
+    """Why no route is offered: the ends are not connected, no path can reach
+    the fidelity, or (a strategy watching load) the usable paths are too busy."""
 
     reason: RefusalReason
     detail: str
@@ -229,10 +99,14 @@ class RouteRefusal:
 
 @runtime_checkable
 class RoutingStrategy(Protocol):
-    """The routing plug-in contract: ``router.route(topology, request)``.
+    """The routing plug-in contract: ``router.route(view, request)``.
 
-    Implementations must be deterministic, must not mutate the topology, and
-    must return a simple path from ``request.src`` to ``request.dst``.
+    ``view`` is a :class:`NetworkView` (a :class:`Topology`: strategies
+    written for the static graph work on it). Implementations must not
+    mutate it, must draw randomness only from ``view.rng``, and must return
+    a simple path from ``request.src`` to ``request.dst`` over links of the
+    view, or a :class:`RouteRefusal`. The network layer checks the answer and
+    ends the request with a clear error naming the strategy if it is not.
     """
 
     @property
@@ -240,47 +114,97 @@ class RoutingStrategy(Protocol):
         """Registry name of the strategy, e.g. ``"shortest-hops"``."""
         ...
 
-    def route(self, topology: Topology, request: RouteRequest) -> Route | RouteRefusal:
+    def route(self, view: NetworkView, request: RouteRequest) -> Route | RouteRefusal:
         """Choose a path for ``request`` or say why there is none."""
         ...
+
+
+def check_route(
+    strategy: RoutingStrategy, view: NetworkView, request: RouteRequest
+) -> Route | tuple[RefusalReason | Literal["invalid"], str]:
+    """Ask ``strategy`` and check its answer: a :class:`Route` whose path is
+    a simple path from the source to the destination over links of the
+    view, or a refusal with a known reason. Anything else (an exception
+    included) comes back as ``("invalid", why)`` naming the strategy."""
+    name = str(getattr(strategy, "name", type(strategy).__name__))
+    try:
+        answer = strategy.route(view, request)
+    except Exception as error:  # a plug-in's own failure, named rather than raised
+        return "invalid", f"routing strategy {name!r} failed: {type(error).__name__}: {error}"
+    if isinstance(answer, RouteRefusal):
+        if answer.reason not in REFUSAL_REASONS:
+            allowed = ", ".join(REFUSAL_REASONS)
+            return (
+                "invalid",
+                f"routing strategy {name!r} refused with reason {answer.reason!r}; "
+                f"allowed: {allowed}",
+            )
+        return answer.reason, str(answer.detail)
+    if not isinstance(answer, Route):
+        return (
+            "invalid",
+            f"routing strategy {name!r} answered {_short(answer)}: "
+            "expected a Route or a RouteRefusal",
+        )
+    problem = _path_problem(view, request, answer)
+    if problem is not None:
+        return (
+            "invalid",
+            f"routing strategy {name!r} answered path {_short(answer.path)}: {problem}",
+        )
+    return answer
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _path_problem(view: NetworkView, request: RouteRequest, route: Route) -> str | None:
+    path = route.path
+    if not isinstance(path, tuple) or not all(isinstance(node, str) for node in path):
+        return "a path is a tuple of node names"
+    if len(path) < 2:
+        return "a path needs at least two nodes"
+    if path[0] != request.src:
+        return f"it does not start at the source {request.src!r}"
+    if path[-1] != request.dst:
+        return f"it does not end at the destination {request.dst!r}"
+    if len(set(path)) != len(path):
+        return "it visits a node twice"
+    for a, b in itertools.pairwise(path):
+        if a not in view or b not in view:
+            return f"{a if a not in view else b!r} is not a node of the network"
+        if not view.graph.has_edge(a, b):
+            return f"no usable link between {a!r} and {b!r}"
+    if not 0.0 <= route.expected_fidelity <= 1.0:
+        return f"expected_fidelity = {route.expected_fidelity!r} is not in [0, 1]"
+    return None
 
 
 # ---------------------------------------------------------------------- estimates
 
 
-def _check_purification(scheme: str, rounds: int) -> None:
+def _check_purification(scheme: str | PurificationScheme, rounds: int) -> None:
     """Name the bad argument instead of failing deep in a formula."""
-    if scheme not in PURIFICATION_SCHEMES:
+    if isinstance(scheme, str) and scheme not in PURIFICATION_SCHEMES:
         choices = ", ".join(repr(s) for s in PURIFICATION_SCHEMES)
         raise ValueError(f"unknown purification scheme {scheme!r}; available: {choices}")
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
         raise ValueError(f"purification_rounds must be an integer >= 0, got {rounds!r}")
 
 
-def link_fidelity_after_purification(link: LinkInfo, scheme: str, rounds: int) -> float:
-    """Fidelity of one link pair after ``rounds`` of recurrence purification.
-
-    Each round combines two pairs that went through the previous round, so
-    round r consumes 2^r link pairs. BBPSSW twirls back to a Werner state and
-    uses the closed form each round; DEJMPS starts from the Werner-diagonal
-    state of the link fidelity and keeps the full Bell-diagonal state between
-    rounds. The figure is conditional on every round succeeding.
-    """
+def link_fidelity_after_purification(
+    link: LinkInfo, scheme: str | PurificationScheme, rounds: int
+) -> float:
+    """Fidelity of one link pair after ``rounds`` of recurrence purification,
+    conditional on every round succeeding (round r consumes 2^r link pairs):
+    the scheme's own closed form (see :mod:`qstack.layers.network.policies`)."""
     _check_purification(scheme, rounds)
-    fidelity = link.fidelity
     if scheme == "none" or rounds == 0:
-        return fidelity
-    if scheme == "bbpssw":
-        for _ in range(rounds):
-            _, fidelity = bbpssw(fidelity)
-        return fidelity
-    other = (1.0 - fidelity) / 3.0
-    state = (fidelity, other, other, other)
-    for _ in range(rounds):
-        _, state = dejmps(state)
-        total = math.fsum(state)
-        state = (state[0] / total, state[1] / total, state[2] / total, state[3] / total)
-    return state[0]
+        return link.fidelity
+    resolved = BUILTIN_PURIFICATION[scheme] if isinstance(scheme, str) else scheme
+    return resolved.fidelity_after(link.fidelity, rounds)
 
 
 def _path_delay_s(links: Sequence[LinkInfo]) -> float:
@@ -298,7 +222,7 @@ def _check_path(topology: Topology, path: Sequence[str]) -> list[LinkInfo]:
 def estimate_path_fidelity(
     topology: Topology,
     path: Sequence[str],
-    purification: str = "none",
+    purification: str | PurificationScheme = "none",
     rounds: int = 0,
 ) -> float:
     """Best-case fidelity of the end-to-end pair delivered over ``path``.
@@ -546,7 +470,9 @@ __all__ = [
     "ExpectedTime",
     "FidelityAware",
     "LinkInfo",
+    "NetworkView",
     "NodeInfo",
+    "NodeLoad",
     "PurificationScheme",
     "RefusalReason",
     "Route",
@@ -555,6 +481,7 @@ __all__ = [
     "RoutingStrategy",
     "ShortestHops",
     "Topology",
+    "check_route",
     "estimate_path_fidelity",
     "estimate_path_time",
     "link_fidelity_after_purification",

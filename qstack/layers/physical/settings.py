@@ -8,7 +8,8 @@ noise over the emission-to-herald window, not looked up.
 
 from __future__ import annotations
 
-from qstack.layers.physical.station import AttemptSetting, HeraldingStation
+from qstack.layers.physical.service import AttemptSetting
+from qstack.layers.physical.station import HeraldingStation
 from qstack.physics.heralding import HeraldingModel, SingleClickHerald, choose_alpha
 
 #: Bright-state parameter of a single-click link when neither the scenario

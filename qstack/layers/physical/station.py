@@ -1,58 +1,63 @@
 """Physical layer: heralded entanglement attempts through a mid-point station.
 
-Service, per node side: ATTEMPT (keep attempting into this qubit, for this
-tag, with this setting) and CANCEL; indication: HERALD (a pair now exists).
-Attempts only happen while both sides are armed with the same tag, as a
-real station only heralds when both photons arrive in the same window.
+Service (:mod:`qstack.layers.physical.service`), per node side: ATTEMPT and
+CANCEL; indication: HERALD. Attempts only happen while both sides are
+armed with the same tag.
 
 Failed attempts are not simulated one by one. When both sides are armed,
 the number of attempts up to and including the first success is drawn from
 its geometric distribution and only the success is scheduled; cancelling
 counts the attempts begun so far. A test checks the distribution of
 attempts and success times against an attempt-by-attempt reference.
+
+The station's lifecycle is :data:`STATION_LIFECYCLE` below, stepped by a
+fast table (there is one station per link, so thousands in a large
+network).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import Hashable
+from typing import Literal
 
 import numpy as np
 
-from qstack.hardware.memory import EntangledPair, Memory
+from qstack.fsm.table import StateTable, Transition
+from qstack.hardware.memory import Memory
+from qstack.layers.physical.messages import (
+    AttemptCancelTrace,
+    AttemptsTrace,
+    AttemptTrace,
+    HeraldTrace,
+)
+from qstack.layers.physical.service import (
+    Attempt,
+    AttemptSetting,
+    Cancel,
+    Herald,
+    PhysicalUser,
+)
+from qstack.messages import Primitive
 from qstack.physics.bell import BellDiagonal
 from qstack.physics.density import DensityMatrixPair
 from qstack.physics.heralding import HeraldingModel
 from qstack.physics.state import PairState, pauli_noise
+from qstack.quantum.oracle import TruthOracle
+from qstack.quantum.store import QuantumStore
 from qstack.sim.kernel import Simulator, Timer
 from qstack.sim.random import UniformBuffer
+from qstack.sim.trace import Direction, Tracer, TraceRecord
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptSetting:
-    """How both sides attempt for one request, agreed through the queue.
+class HeraldDue:
+    """Event: the drawn number of attempts has elapsed; the last succeeded."""
 
-    ``expected_fidelity`` is computed from the model's heralded state after
-    both memories' noise over the emission-to-herald window, i.e. the
-    fidelity every pair of this setting has at delivery.
-    """
-
-    model: HeraldingModel
-    expected_fidelity: float
-    label: str
+    __slots__ = ()
 
 
-@dataclass(slots=True)
-class Attempt:
-    """ATTEMPT request of one side: attempt for ``tag`` into ``qubit``."""
-
-    tag: Hashable
-    qubit: int
-    setting: AttemptSetting
-
-
-HeraldListener = Callable[[int, EntangledPair], None]
+HERALD_DUE = HeraldDue()
+_CANCEL = (Cancel(0), Cancel(1))
 
 
 def geometric_from_uniform(u: float, log_failure: float) -> int:
@@ -79,10 +84,13 @@ class HeraldingStation:
         sim: Simulator,
         name: str,
         memories: tuple[Memory, Memory],
+        store: QuantumStore,
+        oracle: TruthOracle,
         cycle_ps: int,
         window_ps: int,
         rng: np.random.Generator,
         intercept_resend: float = 0.0,
+        tracer: Tracer | None = None,
     ) -> None:
         if cycle_ps < 0 or window_ps < 0 or window_ps > max(cycle_ps, 0):
             raise ValueError(
@@ -90,6 +98,7 @@ class HeraldingStation:
                 "need 0 <= window_ps <= cycle_ps"
             )
         self.name = name
+        self.state = STATION_LIFECYCLE.initial
         self.cycle_ps = cycle_ps
         self.window_ps = window_ps
         self.attempts = 0
@@ -98,42 +107,25 @@ class HeraldingStation:
         self.intercepted = 0
         self._sim = sim
         self._memories = memories
+        self._store = store
+        self._oracle = oracle
         self._dense = any(memory.noise.needs_density_matrix for memory in memories)
         self._uniforms = UniformBuffer(rng)
         self._armed: list[Attempt | None] = [None, None]
-        self._listeners: list[HeraldListener | None] = [None, None]
+        self._users: list[PhysicalUser | None] = [None, None]
         self._timer: Timer | None = None
+        self._model: HeraldingModel | None = None
         self._started_ps = 0
         self._attempts_drawn = 0
-        self._next_pair_id = 0
         self._log_failure: dict[float, float] = {}
-
-    def connect(self, side: int, listener: HeraldListener) -> None:
-        """Register the side's HERALD indication handler."""
-        self._listeners[side] = listener
+        self._next_pair_id = 0
+        self._tracer = tracer
+        self.ports = (StationPort(self, 0), StationPort(self, 1))
 
     @property
     def running(self) -> bool:
         """True while both sides are armed and attempts are under way."""
         return self._timer is not None
-
-    def attempt(self, side: int, now: int, attempt: Attempt) -> None:
-        """ATTEMPT: arm ``side``; attempts start once both sides agree."""
-        if self._armed[side] is not None:
-            raise RuntimeError(f"{self.name}: side {side} is already attempting")
-        self._armed[side] = attempt
-        other = self._armed[1 - side]
-        if other is not None and other.tag == attempt.tag:
-            self._start(now, attempt.setting.model)
-
-    def cancel(self, side: int, now: int) -> None:
-        """CANCEL: disarm ``side``; attempts under way stop and are counted."""
-        timer = self._timer
-        if timer is not None:
-            timer.cancel()
-            self._timer = None
-            self.attempts += self._begun(now)
-        self._armed[side] = None
 
     def attempts_until(self, now: int) -> int:
         """Attempts made up to ``now``, including those of a stream still running."""
@@ -157,6 +149,10 @@ class HeraldingStation:
         index = model.outcomes[0]
         return self.delivered_fidelity(model.heralded_state(index), index)
 
+    def _represent(self, state: BellDiagonal) -> PairState:
+        """The Bell-diagonal fast path, unless a memory's noise leaves it."""
+        return DensityMatrixPair.from_bell_diagonal(state) if self._dense else state
+
     def _intercept(self, state: PairState) -> None:
         """An eavesdropper measures the photon bound for node b in Z or X
         (at random) and resends one in the state it found: on average over
@@ -166,11 +162,57 @@ class HeraldingStation:
         pauli = 2 if self._uniforms.open_unit() <= 0.5 else 1
         pauli_noise(state, pauli, 0.5, 1)
 
-    def _represent(self, state: BellDiagonal) -> PairState:
-        """The Bell-diagonal fast path, unless a memory's noise leaves it."""
-        return DensityMatrixPair.from_bell_diagonal(state) if self._dense else state
+    # -- traces (only when the run is traced) --------------------------------
 
-    def _start(self, now: int, model: HeraldingModel) -> None:
+    def _trace(self, now: int, side: int, direction: Direction, message: Primitive) -> None:
+        assert self._tracer is not None
+        node = self._memories[side].node
+        self._tracer.record(TraceRecord(now, node, "physical", direction, message))
+
+    def _trace_stream(
+        self, now: int, attempts: int, outcome: Literal["herald", "cancelled"]
+    ) -> None:
+        self._trace(
+            now,
+            0,
+            "event",
+            AttemptsTrace(
+                link=self.name,
+                attempts=attempts,
+                start_ps=self._started_ps,
+                end_ps=now,
+                outcome=outcome,
+            ),
+        )
+
+    # -- lifecycle handlers -------------------------------------------------
+
+    def _arm(self, _: HeraldingStation, now: int, attempt: Attempt) -> None:
+        if self._tracer is not None:
+            self._trace_attempt(now, attempt)
+        self._armed[attempt.side] = attempt
+
+    def _trace_attempt(self, now: int, attempt: Attempt) -> None:
+        self._trace(
+            now,
+            attempt.side,
+            "down",
+            AttemptTrace(
+                link=self.name, side=attempt.side, qubit=attempt.qubit, tag=str(attempt.tag)
+            ),
+        )
+
+    def _arm_and_start(self, _: HeraldingStation, now: int, attempt: Attempt) -> None:
+        if self._tracer is not None:
+            self._trace_attempt(now, attempt)
+        self._armed[attempt.side] = attempt
+        self._model = attempt.setting.model
+        self._started_ps = now
+        self._start_stream(now, attempt.setting.model)
+
+    def _start_stream(self, now: int, model: HeraldingModel) -> None:
+        """Both sides are armed alike: draw how many attempts it takes and
+        schedule only the successful one (HeraldDue)."""
         p = model.success_probability
         log_failure = self._log_failure.get(p)
         if log_failure is None:
@@ -178,13 +220,35 @@ class HeraldingStation:
             self._log_failure[p] = log_failure
         attempts = geometric_from_uniform(self._uniforms.open_unit(), log_failure)
         self._attempts_drawn = attempts
-        self._started_ps = now
-        self._timer = self._sim.timer(attempts * self.cycle_ps, self._herald, model)
+        self._timer = self._sim.timer(attempts * self.cycle_ps, self._due, None)
 
-    def _herald(self, now: int, model: HeraldingModel) -> None:
+    def _disarm(self, _: HeraldingStation, now: int, cancel: Cancel) -> None:
+        if self._tracer is not None:
+            self._trace(
+                now, cancel.side, "down", AttemptCancelTrace(link=self.name, side=cancel.side)
+            )
+        self._armed[cancel.side] = None
+
+    def _stop(self, _: HeraldingStation, now: int, cancel: Cancel) -> None:
+        timer = self._timer
+        assert timer is not None
+        timer.cancel()
+        self._timer = None
+        begun = self._begun(now)
+        self.attempts += begun
+        if self._tracer is not None:
+            self._trace_stream(now, begun, "cancelled")
+        self._disarm(self, now, cancel)
+
+    def _due(self, now: int, _: object) -> None:
+        STATION_STEP.dispatch(self, self, now, HERALD_DUE)
+
+    def _herald(self, _: HeraldingStation, now: int, __: HeraldDue) -> None:
         self._timer = None
         self.attempts += self._attempts_drawn
         self.successes += 1
+        model = self._model
+        assert model is not None
         outcomes = model.outcomes
         index = (
             outcomes[0]
@@ -196,19 +260,93 @@ class HeraldingStation:
         state = self._represent(model.heralded_state(index))
         if self.intercept_resend and self._uniforms.open_unit() <= self.intercept_resend:
             self._intercept(state)
-        pair = EntangledPair(
-            self._next_pair_id,
+        memory_a, memory_b = self._memories
+        pair_id = self._next_pair_id
+        self._next_pair_id += 1
+        self._store.entangle(
+            now,
+            pair_id,
+            ((memory_a.qubits, armed_a.qubit), (memory_b.qubits, armed_b.qubit)),
             state,
             index,
-            self._memories,
-            (armed_a.qubit, armed_b.qubit),
             now - self.window_ps,
         )
-        self._next_pair_id += 1
-        pair.herald_fidelity = pair.fidelity(now)
-        self._memories[0].pairs[armed_a.qubit] = pair
-        self._memories[1].pairs[armed_b.qubit] = pair
+        herald = Herald(pair_id, index, self._oracle.fidelity(memory_a.node, armed_a.qubit, now))
         self._armed[0] = self._armed[1] = None
-        for listener in self._listeners:
-            if listener is not None:
-                listener(now, pair)
+        if self._tracer is not None:
+            self._trace_stream(now, self._attempts_drawn, "herald")
+            for side, armed in enumerate((armed_a, armed_b)):
+                self._trace(
+                    now,
+                    side,
+                    "up",
+                    HeraldTrace(
+                        link=self.name,
+                        pair_id=pair_id,
+                        bell_index=index,
+                        qubit=armed.qubit,
+                        fidelity=min(herald.fidelity, 1.0),
+                    ),
+                )
+        for user in self._users:
+            if user is not None:
+                user.herald(now, herald)
+
+
+def _side_free(station: HeraldingStation, _: HeraldingStation, attempt: Attempt) -> bool:
+    return station._armed[attempt.side] is None
+
+
+def _tags_match(station: HeraldingStation, _: HeraldingStation, attempt: Attempt) -> bool:
+    other = station._armed[1 - attempt.side]
+    return station._armed[attempt.side] is None and other is not None and other.tag == attempt.tag
+
+
+def _armed_side(station: HeraldingStation, _: HeraldingStation, cancel: Cancel) -> bool:
+    return station._armed[cancel.side] is not None
+
+
+def _other_armed(station: HeraldingStation, _: HeraldingStation, cancel: Cancel) -> bool:
+    return station._armed[cancel.side] is not None and station._armed[1 - cancel.side] is not None
+
+
+STATION_LIFECYCLE = StateTable(
+    name="heralding station",
+    states=("idle", "armed", "attempting"),
+    initial="idle",
+    transitions=(
+        Transition("idle", Attempt, "armed", HeraldingStation._arm),
+        Transition("armed", Attempt, "attempting", HeraldingStation._arm_and_start, _tags_match),
+        Transition("armed", Attempt, "armed", HeraldingStation._arm, _side_free),
+        Transition("armed", Cancel, "armed", HeraldingStation._disarm, _other_armed),
+        Transition("armed", Cancel, "idle", HeraldingStation._disarm, _armed_side),
+        Transition("attempting", Cancel, "armed", HeraldingStation._stop),
+        Transition("attempting", HeraldDue, "idle", HeraldingStation._herald, note="HERALD"),
+    ),
+)
+STATION_STEP = STATION_LIFECYCLE.fast()
+
+
+class StationPort:
+    """One side of the station: the physical service a link entity uses."""
+
+    __slots__ = ("_station", "side")
+
+    def __init__(self, station: HeraldingStation, side: int) -> None:
+        self._station = station
+        self.side = side
+
+    @property
+    def running(self) -> bool:
+        return self._station._timer is not None
+
+    def attach(self, user: PhysicalUser) -> None:
+        self._station._users[self.side] = user
+
+    def attempt(self, now: int, qubit: int, tag: Hashable, setting: AttemptSetting) -> None:
+        station = self._station
+        STATION_STEP.dispatch(station, station, now, Attempt(self.side, tag, qubit, setting))
+
+    def cancel(self, now: int) -> None:
+        station = self._station
+        STATION_STEP.dispatch(station, station, now, _CANCEL[self.side])

@@ -6,11 +6,14 @@ possible, so the clause named in its docstring is the one that must fail.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from qstack.layers.link.egp import LinkLayer, LinkUser, SettingChooser
-from qstack.layers.link.messages import LinkCreate, LinkError, LinkErrorReason, LinkExpire, LinkOk
-from qstack.layers.physical.station import AttemptSetting
+from qstack.layers.link.egp import LinkLayer
+from qstack.layers.link.messages import LinkCreate, LinkError, LinkExpire, LinkOk
+from qstack.layers.link.service import LinkContext, LinkUser, SettingChooser
+from qstack.layers.link.state import LinkRequest
+from qstack.layers.physical.service import AttemptSetting
 
 
 class _Rewriting:
@@ -48,13 +51,11 @@ class MismatchedPairIdLink(LinkLayer):
 class LeakyLink(LinkLayer):
     """link/3.6: a request ending in ERROR while attempting keeps its qubit."""
 
-    def _end(
-        self, now: int, item: Any, trigger: type, reason: LinkErrorReason, detail: str
-    ) -> None:
+    def _end(self, now: int, item: LinkRequest, reason: Any, detail: str) -> None:
         if self._armed is item:
-            self._station.cancel(self.side, now)
+            self._physical.cancel(now)
             self._armed = None  # ... and never releases self._armed_qubit
-        super()._end(now, item, trigger, reason, detail)
+        super()._end(now, item, reason, detail)
 
 
 class SilentLink(LinkLayer):
@@ -65,9 +66,7 @@ class SilentLink(LinkLayer):
 
     def create(self, now: int, request: LinkCreate) -> int:
         if request.max_time_ps is None:
-            create_id = self._next_create_id
-            self._next_create_id += 1
-            return create_id
+            return self._take_create_id()
         return super().create(now, request)
 
 
@@ -89,6 +88,10 @@ class _AlwaysServe:
     def __init__(self, inner: SettingChooser) -> None:
         self._inner = inner
 
+    @property
+    def best_fidelity(self) -> float:
+        return self._inner.best_fidelity
+
     def setting_for(self, min_fidelity: float) -> AttemptSetting | None:
         return self._inner.setting_for(0.0)
 
@@ -107,9 +110,8 @@ class OverpromisingLink(LinkLayer):
     """link/3.4: accepts a min_fidelity the link cannot reach and reports
     pairs below it as meeting it."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["settings"] = _AlwaysServe(kwargs["settings"])
-        super().__init__(**kwargs)
+    def __init__(self, context: LinkContext) -> None:
+        super().__init__(dataclasses.replace(context, settings=_AlwaysServe(context.settings)))
         self._wanted: dict[tuple[str, int], float] = {}
 
     def bind(self, user: LinkUser) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from qstack.layers.network.circuit import Circuit, Segment
 from qstack.layers.network.qnp import NetworkLayer
 
 
@@ -11,14 +10,14 @@ class UncorrectedNetworkLayer(NetworkLayer):
     """net/4.4: the destination forgets the Pauli-frame correction but still
     delivers the pair as Phi+."""
 
-    def _deliver_at_destination(self, now: int, circuit: Any, segment: Any, pair_id: str) -> None:
-        self._hand_up(now, circuit, segment, pair_id, 0)
-        if circuit.delivered == circuit.request.number:
-            self._finish(now, circuit)
+    def _correct(self, now: int, segment: Segment) -> None:
+        pass
 
 
 class SplitPairIdNetworkLayer(NetworkLayer):
     """net/4.2: the destination names each pair differently from the source."""
 
-    def _deliver_at_destination(self, now: int, circuit: Any, segment: Any, pair_id: str) -> None:
+    def _deliver_at_destination(
+        self, now: int, circuit: Circuit, segment: Segment, pair_id: str
+    ) -> None:
         super()._deliver_at_destination(now, circuit, segment, f"{self.node}:{pair_id}")

@@ -1,0 +1,142 @@
+"""What a link end keeps (its requests and delivered pairs) and the events,
+beside the service primitives and peer messages, that step their lifecycles.
+
+Events that carry nothing are single instances: they happen once per
+request or pair, and the tables key rows by their class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qstack.layers.link.messages import LinkCreate, LinkOk
+from qstack.layers.physical.service import AttemptSetting
+from qstack.sim.kernel import Timer
+
+RequestKey = tuple[str, int]
+
+
+class StartTime:
+    """The agreed time from which both ends serve a request has come."""
+
+    __slots__ = ()
+
+
+class DeadlinePassed:
+    """A request's ``max_time`` passed."""
+
+    __slots__ = ()
+
+
+class CancelTime:
+    """The agreed end time of a cancelled request came."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LinkEnded:
+    """The link went out of service under a live request (``detail`` says why)."""
+
+    detail: str
+
+
+class LinkDown:
+    """Fault: the link was taken out of service."""
+
+    __slots__ = ()
+
+
+class PeerFailed:
+    """Fault: the peer node failed, taking the other halves of pairs with it."""
+
+    __slots__ = ()
+
+
+class RequestQueued:
+    """The entity's queue gained a live request."""
+
+    __slots__ = ()
+
+
+class QueueEmptied:
+    """The entity's last live request ended."""
+
+    __slots__ = ()
+
+
+class Released:
+    """The upper layer freed a delivered pair's qubit."""
+
+    __slots__ = ()
+
+
+class PeerLost:
+    """The peer node failed, taking the other half of a delivered pair with it."""
+
+    __slots__ = ()
+
+
+START_TIME = StartTime()
+DEADLINE_PASSED = DeadlinePassed()
+CANCEL_TIME = CancelTime()
+LINK_DOWN = LinkDown()
+PEER_FAILED = PeerFailed()
+REQUEST_QUEUED = RequestQueued()
+QUEUE_EMPTIED = QueueEmptied()
+RELEASED = Released()
+PEER_LOST = PeerLost()
+
+
+class LinkRequest:
+    """One request in the shared queue, as one end sees it."""
+
+    __slots__ = (
+        "create",
+        "create_id",
+        "deadline_ps",
+        "deadline_timer",
+        "delivered",
+        "origin",
+        "qseq",
+        "setting",
+        "start_ps",
+        "state",
+    )
+
+    def __init__(
+        self,
+        origin: str,
+        create_id: int,
+        create: LinkCreate,
+        setting: AttemptSetting,
+        deadline_ps: int | None,
+    ) -> None:
+        self.origin = origin
+        self.create_id = create_id
+        self.create = create
+        self.setting = setting
+        self.deadline_ps = deadline_ps
+        self.deadline_timer: Timer | None = None
+        self.state = "negotiating"
+        self.qseq = -1
+        self.start_ps = -1
+        self.delivered = 0
+
+    @property
+    def key(self) -> RequestKey:
+        return (self.origin, self.create_id)
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return (self.create.priority, self.qseq)
+
+
+class DeliveredPair:
+    """A kept pair handed up and not yet freed: the only kind that can EXPIRE."""
+
+    __slots__ = ("ok", "state")
+
+    def __init__(self, ok: LinkOk) -> None:
+        self.ok = ok
+        self.state = "delivered"

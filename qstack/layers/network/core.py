@@ -1,0 +1,169 @@
+"""What every part of the built-in network layer shares: the entity's state
+and the small helpers its seams (set-up, segments, purification, swapping,
+delivery) all use.
+
+The seams are mixins over :class:`NetworkCore`; they call one another
+through the methods declared at the end of the class, each defined in its
+own module, so a subclass can replace any step by overriding one method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import cast
+
+from qstack.hardware.memory import Memory
+from qstack.layers.link.service import LinkService
+from qstack.layers.network.circuit import (
+    LINKS_RELEASED,
+    WINDING_DOWN,
+    Circuit,
+    CutoffExpired,
+    LinkKey,
+    Segment,
+)
+from qstack.layers.network.messages import NetError, NetErrorReason
+from qstack.layers.network.service import NetworkContext, NetworkUser
+from qstack.messages import PeerMessage
+from qstack.sim.random import UniformBuffer
+
+
+class NetworkCore:
+    """The entity's state and shared helpers (see the module docstring)."""
+
+    holder = "network"
+
+    def __init__(self, context: NetworkContext) -> None:
+        self.context = context
+        self.node = context.node
+        self.state = "idle"
+        self._memory: Memory = context.memory
+        self._links: Mapping[str, LinkService] = context.links
+        self._send_to = context.send_to
+        self._set_timer = context.set_timer
+        self._link_delay_ps = context.link_delay_ps
+        self._rng = context.rng
+        self._uniform = UniformBuffer(context.rng).random
+        self._user: NetworkUser | None = None
+        self._circuits: dict[str, Circuit] = {}
+        self._by_link_request: dict[LinkKey, Circuit] = {}
+        self._next_request = 0
+
+    def bind(self, user: NetworkUser) -> None:
+        """Connect the application above."""
+        self._user = user
+
+    @property
+    def user(self) -> NetworkUser:
+        if self._user is None:
+            raise RuntimeError(f"network layer of {self.node}: no user bound")
+        return self._user
+
+    @property
+    def next_request_id(self) -> str:
+        """The id the next NET_CREATE will get."""
+        return f"{self.node}#{self._next_request}"
+
+    # -- messaging --------------------------------------------------------
+
+    def _send(self, circuit: Circuit, position: int, message: PeerMessage) -> None:
+        self._send_to(circuit.path[position], message, circuit.delay_to(position))
+
+    def _tell(self, circuit: Circuit, node: str, message: PeerMessage) -> None:
+        """Send to a node of the circuit's path, by name."""
+        self._send(circuit, circuit.path.index(node), message)
+
+    def _answer_error(
+        self,
+        now: int,
+        circuit_id: str,
+        dst: str,
+        reason: NetErrorReason,
+        detail: str,
+        delivered: int,
+        src: str | None = None,
+    ) -> None:
+        self.user.net_error(
+            now,
+            NetError(
+                request_id=circuit_id,
+                src=src or self.node,
+                dst=dst,
+                reason=reason,
+                detail=detail,
+                delivered=delivered,
+            ),
+        )
+
+    # -- segments ---------------------------------------------------------
+
+    @staticmethod
+    def _unhold(circuit: Circuit, segment: Segment) -> None:
+        """This node no longer holds the segment (swapped, dropped, delivered)."""
+        del circuit.segments[segment.handle]
+        if segment.timer is not None:
+            segment.timer.cancel()
+            segment.timer = None
+
+    def _drop(self, now: int, circuit: Circuit, segment: Segment) -> None:
+        """Forget a segment and free its qubit."""
+        self._unhold(circuit, segment)
+        for queue in (
+            circuit.ready[segment.side],
+            circuit.purifying.get((segment.side, segment.level), []),
+        ):
+            if segment in queue:
+                queue.remove(segment)
+        circuit.complete.pop(segment.handle, None)
+        self._memory.release(now, segment.qubit, self.holder)
+
+    def _arm_cutoff(self, now: int, circuit: Circuit, segment: Segment) -> None:
+        cutoff = circuit.request.cutoff_ps
+        if cutoff is None:
+            return
+        if segment.timer is not None:
+            segment.timer.cancel()
+        segment.timer = self._set_timer(
+            max(segment.birth_ps + cutoff - now, 0), self._cutoff_due, (circuit, segment)
+        )
+
+    def _cutoff_due(self, now: int, argument: object) -> None:
+        circuit, segment = cast(tuple[Circuit, Segment], argument)
+        if circuit.segments.get(segment.handle) is segment:
+            self._step(now, circuit, CutoffExpired(segment))
+
+    # -- link requests ----------------------------------------------------
+
+    def _forget_link_request(self, circuit: Circuit, key: LinkKey) -> None:
+        self._by_link_request.pop(key, None)
+        circuit.link_keys.discard(key)
+
+    def _link_request_ended(self, now: int, circuit: Circuit, key: LinkKey) -> None:
+        """One of the circuit's link requests is over; an ended circuit
+        waiting for its last one closes."""
+        self._forget_link_request(circuit, key)
+        if circuit.state in WINDING_DOWN and not circuit.link_keys:
+            self._step(now, circuit, LINKS_RELEASED)
+
+    # -- the seams call one another through these ---------------------------
+
+    def _step(self, now: int, circuit: Circuit, event: object) -> None:
+        """Step the circuit's lifecycle table with ``event``."""
+        raise NotImplementedError
+
+    def _settle(self, now: int, circuit: Circuit, segment: Segment) -> None:
+        """Put a fresh (or freshly purified) segment where it belongs."""
+        raise NotImplementedError
+
+    def _purify(self, now: int, circuit: Circuit, kept: Segment, sacrificed: Segment) -> None:
+        raise NotImplementedError
+
+    def _try_swap(self, now: int, circuit: Circuit) -> None:
+        raise NotImplementedError
+
+    def _check_complete(self, now: int, circuit: Circuit, segment: Segment) -> None:
+        raise NotImplementedError
+
+    def _finish(self, now: int, circuit: Circuit) -> None:
+        """NET_DONE: every pair of the request was delivered at this end."""
+        raise NotImplementedError

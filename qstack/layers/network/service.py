@@ -1,0 +1,121 @@
+"""The network layer's boundaries: its service, its user, and what it is built with.
+
+A network protocol is any class with a constructor taking one
+:class:`NetworkContext` and offering :class:`NetworkEntity`; the built-in
+:class:`qstack.layers.network.qnp.NetworkLayer` is one. Applications talk
+to a :class:`NetworkService`; the node wiring (:mod:`qstack.wiring`) calls
+the rest. The network and the conformance harness build nodes through the
+same function, with a context holding exactly what is listed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from qstack.hardware.memory import Memory
+from qstack.layers.link.service import LinkService, LinkUser, SetTimer
+from qstack.layers.network.messages import NetCreate, NetDone, NetError, NetErrorReason, NetOk
+from qstack.layers.network.policies import PurificationScheme, SwapPolicy
+from qstack.layers.network.routing import RoutingStrategy
+from qstack.layers.network.view import NetworkView, NodeLoad
+from qstack.messages import PeerMessage
+
+SendTo = Callable[[str, PeerMessage, int], None]
+"""``send_to(node, message, delay_ps)``: a peer message to the network
+entity of ``node``, arriving ``delay_ps`` later (the fiber path's delay)."""
+
+
+class NetworkUser(Protocol):
+    """The layer above a network entity (a node's application host)."""
+
+    @property
+    def holder(self) -> str:
+        """The holder name kept qubits are handed to before their NET_OK."""
+        ...
+
+    def net_ok(self, now: int, ok: NetOk) -> None: ...
+
+    def net_error(self, now: int, error: NetError) -> None: ...
+
+    def net_done(self, now: int, done: NetDone) -> None: ...
+
+
+class NetworkService(Protocol):
+    """The network layer as an application sees it on one node."""
+
+    @property
+    def next_request_id(self) -> str:
+        """The id the next NET_CREATE will get: an impossible request is
+        answered (NET_ERROR) before ``create`` returns."""
+        ...
+
+    def create(self, now: int, request: NetCreate) -> str:
+        """NET_CREATE: route, then install a circuit; returns the request id."""
+        ...
+
+    def abort(self, now: int, request_id: str, reason: NetErrorReason, detail: str) -> None:
+        """End a request this node is the source of, everywhere on its path."""
+        ...
+
+
+class NetworkEntity(NetworkService, LinkUser, Protocol):
+    """Everything the wiring calls on one node's network entity."""
+
+    @property
+    def state(self) -> str:
+        """The entity's lifecycle state: ``idle``, ``serving`` or ``down``."""
+        ...
+
+    def bind(self, user: NetworkUser) -> None:
+        """Connect the application host above."""
+        ...
+
+    def receive(self, now: int, message: PeerMessage) -> None:
+        """A network-layer peer message from another node."""
+        ...
+
+    def node_failed(self, now: int) -> None:
+        """Fault: this node crashed; its circuits end here without a word."""
+        ...
+
+
+class FidelityTruth(Protocol):
+    """The delivery report's ground-truth fidelity: the run's oracle, read
+    only to fill ``NET_OK.fidelity`` (never to decide anything)."""
+
+    def fidelity(self, node: str, qubit: int, now: int) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkContext:
+    """What one node's network entity is built with, in a network and in the
+    harness alike.
+
+    ``links`` are the node's link services by neighbour. ``view(load)``
+    gives the node's current :class:`NetworkView` for routing. Plug-ins are
+    resolved by name through ``routers``, ``swap_policies`` and
+    ``purification`` (each raises ``LookupError`` naming the choices).
+    """
+
+    node: str
+    memory: Memory
+    links: Mapping[str, LinkService]
+    view: Callable[[NodeLoad], NetworkView]
+    routers: Callable[[str], RoutingStrategy]
+    swap_policies: Callable[[str], SwapPolicy]
+    purification: Callable[[str], PurificationScheme]
+    send_to: SendTo
+    set_timer: SetTimer
+    link_delay_ps: Callable[[str, str], int]
+    rng: np.random.Generator
+    truth: FidelityTruth
+
+
+class NetworkLayerFactory(Protocol):
+    """Builds one node's network entity (a network protocol class is one)."""
+
+    def __call__(self, context: NetworkContext) -> NetworkEntity: ...

@@ -1,0 +1,103 @@
+"""Entanglement swapping at the repeaters and the swap records that let the
+current holders of a segment's two ends learn it, with real delays."""
+
+from __future__ import annotations
+
+from qstack.layers.network.circuit import Circuit, Segment, Swapped
+from qstack.layers.network.core import NetworkCore
+from qstack.layers.network.messages import SwapRecord
+
+
+class Swapping(NetworkCore):
+    """Swap by the circuit's policy; send, apply and forward swap records."""
+
+    def _try_swap(self, now: int, circuit: Circuit) -> None:
+        left_queue, right_queue = circuit.ready["up"], circuit.ready["down"]
+        policy = self.context.swap_policies(circuit.request.swap_policy)
+        while left_queue and right_queue:
+            chosen = None
+            for left in left_queue:
+                for right in right_queue:
+                    if policy.should_swap(circuit.position, circuit.hops, left.links, right.links):
+                        chosen = (left, right)
+                        break
+                if chosen:
+                    break
+            if chosen is None:
+                return
+            left_queue.remove(chosen[0])
+            right_queue.remove(chosen[1])
+            self._swap(now, circuit, *chosen)
+
+    def _swap(self, now: int, circuit: Circuit, left: Segment, right: Segment) -> None:
+        """Bell-measure the two qubits: the outer qubits become one pair, and
+        the two partners are told (SWAP_RECORD)."""
+        outcome = self._memory.qubits.bell_measure(now, left.qubit, right.qubit, self._rng)
+        for segment in (left, right):
+            self._unhold(circuit, segment)
+            self._memory.release(now, segment.qubit, self.holder)
+        frame = left.frame ^ right.frame ^ outcome
+        links = left.links + right.links
+        birth = min(left.birth_ps, right.birth_ps)
+        for this, other in ((left, right), (right, left)):
+            self._tell(
+                circuit,
+                this.partner,
+                SwapRecord(
+                    circuit=circuit.id,
+                    handle=this.partner_handle,
+                    partner=other.partner,
+                    partner_handle=other.partner_handle,
+                    links=links,
+                    frame=frame,
+                    birth_ps=birth,
+                ),
+            )
+            circuit.swapped[this.handle] = Swapped(other, outcome)
+        self._expire_swapped(now, circuit, (left.handle, right.handle))
+
+    @staticmethod
+    def _expire_swapped(now: int, circuit: Circuit, handles: tuple[str, str]) -> None:
+        """Forget swaps no record can still be about: any record about a
+        swapped handle arrives within two end-to-end path delays."""
+        horizon = 2 * circuit.offsets_ps[-1] + 1
+        expiry = circuit.swapped_expiry
+        expiry.append((now + horizon, *handles))
+        while expiry and expiry[0][0] < now:
+            _, first, second = expiry.popleft()
+            circuit.swapped.pop(first, None)
+            circuit.swapped.pop(second, None)
+
+    def _on_record(self, circuit: Circuit, now: int, record: SwapRecord) -> None:
+        segment = circuit.segments.get(record.handle)
+        if segment is not None:
+            if record.links <= segment.links:
+                return  # older news than what this node knows
+            segment.partner = record.partner
+            segment.partner_handle = record.partner_handle
+            segment.links = record.links
+            segment.frame = record.frame
+            if record.birth_ps < segment.birth_ps:
+                segment.birth_ps = record.birth_ps
+                self._arm_cutoff(now, circuit, segment)
+            if circuit.position in (0, circuit.hops):
+                self._check_complete(now, circuit, segment)
+            else:
+                self._try_swap(now, circuit)
+            return
+        swapped = circuit.swapped.get(record.handle)
+        if swapped is None:
+            return  # the segment was discarded here
+        self._tell(
+            circuit,
+            swapped.partner,
+            SwapRecord(
+                circuit=circuit.id,
+                handle=swapped.partner_handle,
+                partner=record.partner,
+                partner_handle=record.partner_handle,
+                links=record.links + swapped.links,
+                frame=record.frame ^ swapped.frame,
+                birth_ps=min(record.birth_ps, swapped.birth_ps),
+            ),
+        )

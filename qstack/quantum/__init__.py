@@ -1,0 +1,1 @@
+"""The quantum state of a run: one store, one owner, and the oracle that reads it."""

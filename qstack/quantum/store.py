@@ -1,0 +1,343 @@
+"""The one owner of a run's quantum states.
+
+Every qubit's state lives in one :class:`QuantumStore` per run (as
+SeQUeNCe's quantum manager does), keyed by qubit handles: a node's
+:class:`QubitRegister` and a qubit index. A node's layers get only their
+own register, so they can act only on their own qubits: measure, apply a
+Pauli, Bell-measure two of them (a swap), purify, teleport into a pair.
+Creating a pair across two nodes is the heralding station's act
+(:meth:`QuantumStore.entangle`). What a real node could not know (a pair's
+true fidelity, who holds the other half) is read through the store's
+:class:`~qstack.quantum.oracle.TruthOracle`, for reports and the
+conformance kit only.
+
+Memory decoherence is applied lazily: a pair remembers, per side, the time
+up to which that side's memory noise has been applied, and brings itself up
+to date only when someone touches it. Each pair also carries its reference
+Bell index (the Bell state a noiseless run would hold: heralded index,
+then every swap outcome and Pauli applied) and the birth of the oldest link
+pair it was made from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from qstack.physics.bell import BellDiagonal
+from qstack.physics.density import DensityMatrixPair, from_bell_diagonal
+from qstack.physics.hardware import MemoryNoise
+from qstack.physics.state import (
+    PairState,
+    bell_diagonal_part,
+    exchange_qubits,
+    swap_states_random,
+)
+from qstack.physics.teleportation import bell_projections
+
+Uniform = Callable[[], float]
+Recurrence = Callable[[BellDiagonal, BellDiagonal], tuple[float, BellDiagonal]]
+"""A purification round on two Bell-diagonal pairs: (success probability,
+the kept pair's state on success)."""
+Vector = npt.NDArray[np.complex128]
+
+_ZERO = np.array([[1, 0], [0, 0]], dtype=np.complex128)
+
+
+def _bell_matrix(state: PairState) -> npt.NDArray[np.complex128]:
+    assert isinstance(state, BellDiagonal)
+    return from_bell_diagonal(state)
+
+
+class QubitError(Exception):
+    """A quantum operation named a qubit that cannot take it (no state there,
+    or not one of the caller's)."""
+
+
+class PairRecord:
+    """A two-qubit state shared by two qubits (or one qubit and an ancilla).
+
+    Side 0 is the link's ``a`` end when the pair was heralded. A side whose
+    register is None is an ancilla fixed in |0> (how a lone qubit, such as
+    a teleported state, is carried on the two-qubit path).
+    """
+
+    __slots__ = (
+        "bell_index",
+        "born_ps",
+        "consumed",
+        "measured",
+        "pair_id",
+        "qubits",
+        "registers",
+        "state",
+        "updated_ps",
+    )
+
+    def __init__(
+        self,
+        pair_id: int,
+        state: PairState,
+        bell_index: int,
+        registers: tuple[QubitRegister | None, QubitRegister | None],
+        qubits: tuple[int, int],
+        updated_ps: int,
+        born_ps: int,
+    ) -> None:
+        self.pair_id = pair_id
+        self.state = state
+        self.bell_index = bell_index
+        self.registers = registers
+        self.qubits = qubits
+        self.updated_ps = [updated_ps, updated_ps]
+        self.born_ps = born_ps
+        self.measured: tuple[int, str, int] | None = None
+        # For a lone qubit left by teleportation: the pair's state when the
+        # Bell measurement consumed it (what its delivery is reported against).
+        self.consumed: tuple[PairState, int] | None = None
+
+    def advance(self, now: int) -> None:
+        """Apply each side's memory noise from its last update to ``now``."""
+        updated = self.updated_ps
+        for side in (0, 1):
+            dt = now - updated[side]
+            if dt:
+                register = self.registers[side]
+                if register is not None:
+                    register.noise.apply(self.state, side, dt)
+                updated[side] = now
+
+    def side_of(self, register: QubitRegister, qubit: int) -> int:
+        """Which side of the pair ``qubit`` of ``register`` is."""
+        return 0 if self.registers[0] is register and self.qubits[0] == qubit else 1
+
+
+Placement = Callable[[int, "QubitRegister", int, PairRecord | None], None]
+"""Told of every write into a qubit slot: (now, register, qubit, new record)."""
+
+
+class QubitRegister:
+    """One node's qubits in the store: the only handle its layers get.
+
+    Every operation names qubits of this node only; the far halves of the
+    pairs involved change as the physics says, through the store.
+    """
+
+    __slots__ = ("_slots", "_store", "node", "noise", "size")
+
+    def __init__(self, store: QuantumStore, node: str, size: int, noise: MemoryNoise) -> None:
+        self._store = store
+        self.node = node
+        self.size = size
+        self.noise = noise
+        self._slots: list[PairRecord | None] = [None] * size
+
+    def _record(self, qubit: int) -> PairRecord:
+        record = self._slots[qubit]
+        if record is None:
+            raise QubitError(f"{self.node}: qubit {qubit} holds no quantum state")
+        return record
+
+    def _place(self, now: int, qubit: int, record: PairRecord | None) -> None:
+        self._slots[qubit] = record
+        placement = self._store.placement
+        if placement is not None:
+            placement(now, self, qubit, record)
+
+    def holds_state(self, qubit: int) -> bool:
+        """Whether ``qubit`` holds part of an entangled or prepared state."""
+        return self._slots[qubit] is not None
+
+    def reset(self, now: int, qubit: int) -> None:
+        """The qubit is freed: whatever it held is gone from it."""
+        if self._slots[qubit] is not None:
+            self._place(now, qubit, None)
+
+    # -- operations on this node's qubits ---------------------------------
+
+    def pauli(self, now: int, qubit: int, k: int) -> None:
+        """Apply Pauli ``k`` (0 I, 1 X, 2 Z, 3 Y) to ``qubit`` at ``now``."""
+        if k:
+            record = self._record(qubit)
+            record.advance(now)
+            record.state.pauli(k, record.side_of(self, qubit))
+            record.bell_index ^= k
+
+    def measure(self, now: int, qubit: int, basis: str, uniform: Uniform) -> Literal[0, 1]:
+        """Measure ``qubit`` in ``basis`` ("Z", "X" or "Y"); returns the bit.
+
+        The first half of a pair measured draws from its marginal; the second
+        from the joint distribution conditioned on the first result, so the
+        correlations are exactly those of the simulated state.
+        """
+        record = self._record(qubit)
+        record.advance(now)
+        side = record.side_of(self, qubit)
+        first = record.measured
+        if first is None:
+            joint = record.state.measurement_probabilities(basis, basis)
+            p_one = joint[2] + joint[3] if side == 0 else joint[1] + joint[3]
+            outcome: Literal[0, 1] = 1 if uniform() < p_one else 0
+            record.measured = (side, basis, outcome)
+            return outcome
+        first_side, first_basis, first_outcome = first
+        if first_side == side:
+            raise QubitError(f"{self.node}: qubit {qubit} measured twice")
+        if side == 1:
+            joint = record.state.measurement_probabilities(first_basis, basis)
+            p_zero, p_one = joint[2 * first_outcome], joint[2 * first_outcome + 1]
+        else:
+            joint = record.state.measurement_probabilities(basis, first_basis)
+            p_zero, p_one = joint[first_outcome], joint[2 + first_outcome]
+        return 1 if uniform() * (p_zero + p_one) < p_one else 0
+
+    def bell_measure(self, now: int, left: int, right: int, rng: np.random.Generator) -> int:
+        """Entanglement swap: Bell-measure two local qubits, each half of a
+        pair; the two far halves become one pair. Returns the outcome (the
+        Pauli the far pair is off from the product of the two inputs)."""
+        pair_left, pair_right = self._record(left), self._record(right)
+        pair_left.advance(now)
+        pair_right.advance(now)
+        inner_left = pair_left.side_of(self, left)
+        inner_right = pair_right.side_of(self, right)
+        state_left = pair_left.state if inner_left == 1 else exchange_qubits(pair_left.state)
+        state_right = pair_right.state if inner_right == 0 else exchange_qubits(pair_right.state)
+        outcome, state = swap_states_random(state_left, state_right, rng)
+        outer_left, outer_right = 1 - inner_left, 1 - inner_right
+        joined = PairRecord(
+            pair_left.pair_id,
+            state,
+            pair_left.bell_index ^ pair_right.bell_index ^ outcome,
+            (pair_left.registers[outer_left], pair_right.registers[outer_right]),
+            (pair_left.qubits[outer_left], pair_right.qubits[outer_right]),
+            now,
+            min(pair_left.born_ps, pair_right.born_ps),
+        )
+        for side in (0, 1):
+            register = joined.registers[side]
+            if register is not None:
+                register._place(now, joined.qubits[side], joined)
+        self._place(now, left, None)
+        self._place(now, right, None)
+        return outcome
+
+    def purify(
+        self,
+        now: int,
+        kept: int,
+        sacrificed: int,
+        recurrence: Recurrence,
+        uniform: Uniform,
+    ) -> bool:
+        """One recurrence round on two pairs this node shares with the same
+        peer, both already in Phi+'s frame: the two ends' bilateral CNOTs and
+        measurements, whose agreement the store samples from the joint state.
+        The sacrificed pair is consumed at both ends; on success the kept
+        pair holds the purified state (twirled to its Bell diagonal)."""
+        pair_kept, pair_gone = self._record(kept), self._record(sacrificed)
+        pair_kept.advance(now)
+        pair_gone.advance(now)
+        probability, out = recurrence(
+            bell_diagonal_part(pair_kept.state), bell_diagonal_part(pair_gone.state)
+        )
+        success = uniform() < probability
+        if success:
+            pair_kept.state = (
+                DensityMatrixPair.from_bell_diagonal(out)
+                if isinstance(pair_kept.state, DensityMatrixPair)
+                else out
+            )
+            pair_kept.bell_index = 0
+            pair_kept.born_ps = min(pair_kept.born_ps, pair_gone.born_ps)
+        side = pair_gone.side_of(self, sacrificed)
+        far = pair_gone.registers[1 - side]
+        if far is not None and far._slots[pair_gone.qubits[1 - side]] is pair_gone:
+            far._place(now, pair_gone.qubits[1 - side], None)
+        self._place(now, sacrificed, None)
+        return success
+
+    def teleport(self, now: int, qubit: int, psi: Vector, rng: np.random.Generator) -> int:
+        """Bell-measure a fresh qubit prepared in ``psi`` with the local half
+        of the pair in ``qubit``; the far half is left holding the teleported
+        state before its correction. Returns the Bell outcome."""
+        record = self._record(qubit)
+        record.advance(now)
+        side = record.side_of(self, qubit)
+        state = record.state if side == 0 else exchange_qubits(record.state)
+        matrix = state.rho if isinstance(state, DensityMatrixPair) else _bell_matrix(state)
+        rho_cab = np.kron(np.outer(psi, psi.conj()), matrix).astype(np.complex128)
+        outcomes = bell_projections(rho_cab)
+        u = rng.random()
+        outcome = 3
+        for k, (probability, _) in enumerate(outcomes):
+            u -= probability
+            if u < 0.0:
+                outcome = k
+                break
+        far_register = record.registers[1 - side]
+        far_qubit = record.qubits[1 - side]
+        if far_register is not None:
+            carrier = DensityMatrixPair(np.kron(_ZERO, outcomes[outcome][1]).astype(np.complex128))
+            lone = PairRecord(
+                record.pair_id,
+                carrier,
+                record.bell_index,
+                (None, far_register),
+                (-1, far_qubit),
+                now,
+                record.born_ps,
+            )
+            lone.consumed = (record.state, record.bell_index)
+            far_register._place(now, far_qubit, lone)
+        self._place(now, qubit, None)
+        return outcome
+
+
+class QuantumStore:
+    """Every quantum state of one run, by qubit handle."""
+
+    __slots__ = ("placement", "registers")
+
+    def __init__(self) -> None:
+        self.registers: dict[str, QubitRegister] = {}
+        self.placement: Placement | None = None
+
+    def register(self, node: str, size: int, noise: MemoryNoise) -> QubitRegister:
+        """Add the qubits of ``node``: its register, the handle its layers get."""
+        if node in self.registers:
+            raise ValueError(f"node {node!r} already has a register")
+        register = QubitRegister(self, node, size, noise)
+        self.registers[node] = register
+        return register
+
+    def entangle(
+        self,
+        now: int,
+        pair_id: int,
+        ends: tuple[tuple[QubitRegister, int], tuple[QubitRegister, int]],
+        state: PairState,
+        bell_index: int,
+        born_ps: int,
+    ) -> None:
+        """A heralded pair (``pair_id``: its link's number for it): ``state``
+        is shared by the two qubits from ``born_ps`` (emission; memory noise
+        runs from then)."""
+        (register_a, qubit_a), (register_b, qubit_b) = ends
+        record = PairRecord(
+            pair_id,
+            state,
+            bell_index,
+            (register_a, register_b),
+            (qubit_a, qubit_b),
+            born_ps,
+            born_ps,
+        )
+        register_a._place(now, qubit_a, record)
+        register_b._place(now, qubit_b, record)
+
+    def record(self, node: str, qubit: int) -> PairRecord | None:
+        """The state record in a qubit (for the oracle and tests only)."""
+        return self.registers[node]._slots[qubit]

@@ -1,0 +1,278 @@
+"""The one wiring path: how a link's hardware and its two link entities, and a
+node's network entity, are built and connected.
+
+:class:`qstack.network.Network` and the conformance harnesses both build
+through these functions, so a layer that passes ``qstack conform`` gets in
+a network exactly what it got in the harness ("conformant" means "usable").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qstack.hardware.memory import Memory
+from qstack.layers.link.messages import LinkCancel, LinkCreate, LinkError, LinkExpire, LinkOk
+from qstack.layers.link.service import (
+    LinkContext,
+    LinkEntity,
+    LinkLayerFactory,
+    LinkService,
+    LinkUser,
+    SettingChooser,
+)
+from qstack.layers.network.messages import NetDone, NetError, NetOk
+from qstack.layers.network.service import NetworkUser
+from qstack.layers.physical.settings import BrightStateSetting, FixedSetting
+from qstack.layers.physical.station import HeraldingStation
+from qstack.messages import PeerMessage, Primitive
+from qstack.physics.hardware import (
+    DepolarizingMemory,
+    Fiber,
+    MemoryNoise,
+    PerfectMemory,
+    T1T2Memory,
+)
+from qstack.physics.heralding import AbstractHerald, DoubleClickHerald, SingleClickHerald
+from qstack.quantum.oracle import TruthOracle
+from qstack.quantum.store import QuantumStore
+from qstack.scenario import LinkSpec, NodeSpec
+from qstack.sim.channel import ClassicalChannel
+from qstack.sim.kernel import Simulator, Timer, seconds_to_ps
+from qstack.sim.random import RandomStreams
+from qstack.sim.trace import Tracer, TraceRecord
+
+
+def memory_noise(spec: NodeSpec) -> MemoryNoise:
+    """The decoherence model a node's memory qubits follow."""
+    if spec.t1_s is not None and spec.t2_s is not None:
+        return T1T2Memory(spec.t1_s, spec.t2_s)
+    if spec.memory_t_s is not None:
+        return DepolarizingMemory(spec.memory_t_s)
+    return PerfectMemory()
+
+
+def build_memory(store: QuantumStore, spec: NodeSpec) -> Memory:
+    """A node's qubits in the run's store, and their allocator."""
+    return Memory(store.register(spec.name, spec.qubits, memory_noise(spec)))
+
+
+def link_name(a: str, b: str) -> str:
+    return f"{a}-{b}"
+
+
+@dataclass(slots=True)
+class Link:
+    """One built link: the station, its attempt settings and the link entity at each end."""
+
+    spec: LinkSpec
+    station: HeraldingStation
+    settings: SettingChooser
+    ends: tuple[LinkEntity, LinkEntity]
+    delay_ps: int
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What every part of one run is wired to: the kernel, the quantum
+    store and its oracle, the random streams and the tracer."""
+
+    sim: Simulator
+    store: QuantumStore
+    oracle: TruthOracle
+    streams: RandomStreams
+    tracer: Tracer | None
+
+    def set_timer(
+        self, delay_ps: int, callback: Callable[[int, object], None], argument: object
+    ) -> Timer:
+        return self.sim.timer(delay_ps, callback, argument)
+
+
+def build_station(
+    run: Run, spec: LinkSpec, memories: tuple[Memory, Memory]
+) -> tuple[HeraldingStation, SettingChooser, int]:
+    """The heralding station of a link, its attempt settings and its one-way delay."""
+    name = link_name(spec.a, spec.b)
+    fiber = Fiber(spec.length_km, spec.attenuation_db_per_km, spec.fiber_speed_km_per_s)
+    delay_ps = fiber.delay_ps
+    if spec.model == "abstract":
+        assert spec.attempt_duration_s is not None
+        cycle_ps = seconds_to_ps(spec.attempt_duration_s)
+        window_ps = cycle_ps
+    else:
+        window_ps = delay_ps
+        cycle_ps = seconds_to_ps(spec.attempt_prep_s) + window_ps
+    station = HeraldingStation(
+        run.sim,
+        name,
+        memories,
+        run.store,
+        run.oracle,
+        cycle_ps,
+        window_ps,
+        run.streams.stream(f"station/{name}"),
+        spec.intercept_resend,
+        run.tracer,
+    )
+    settings: SettingChooser
+    if spec.model == "abstract":
+        assert spec.success_probability is not None and spec.fidelity is not None
+        model = AbstractHerald(spec.success_probability, spec.fidelity)
+        settings = FixedSetting(station, model, "abstract")
+    else:
+        half = Fiber(spec.length_km / 2, spec.attenuation_db_per_km)
+        eta = spec.emission_efficiency * half.transmittance * spec.detector_efficiency
+        dark = spec.dark_count_probability
+        if spec.model == "double-click":
+            settings = FixedSetting(station, DoubleClickHerald(eta, dark), "double-click")
+        elif spec.bright_state_alpha is not None:
+            alpha = spec.bright_state_alpha
+            model_sc = SingleClickHerald(alpha, eta, dark)
+            settings = FixedSetting(station, model_sc, f"single-click alpha={alpha:.6g}")
+        else:
+            settings = BrightStateSetting(station, eta, dark)
+    return station, settings, delay_ps
+
+
+def build_link(
+    run: Run,
+    spec: LinkSpec,
+    memories: tuple[Memory, Memory],
+    factory: LinkLayerFactory,
+    capacities: tuple[int, int],
+    upper_holder: str,
+) -> Link:
+    """A link's station and both its link entities, built by ``factory``
+    from a :class:`LinkContext` each and connected by classical channels
+    with the fiber's delay. The layer above binds itself to each end."""
+    station, settings, delay_ps = build_station(run, spec, memories)
+    ends = tuple(
+        factory(
+            LinkContext(
+                node=node,
+                peer=peer,
+                side=side,
+                memory=memories[side],
+                physical=station.ports[side],
+                settings=settings,
+                set_timer=run.set_timer,
+                one_way_delay_ps=delay_ps,
+                rng=run.streams.stream(f"link/{node}/{peer}"),
+                upper_holder=upper_holder,
+                capacity=capacities[side],
+            )
+        )
+        for side, (node, peer) in enumerate(((spec.a, spec.b), (spec.b, spec.a)))
+    )
+    pair = (ends[0], ends[1])
+    _connect(run, pair[0], pair[1], spec.a, spec.b, delay_ps)
+    _connect(run, pair[1], pair[0], spec.b, spec.a, delay_ps)
+    return Link(spec, station, settings, pair, delay_ps)
+
+
+def _connect(
+    run: Run, sender: LinkEntity, receiver: LinkEntity, node: str, peer: str, delay_ps: int
+) -> None:
+    sim = run.sim
+
+    def deliver(message: PeerMessage) -> None:
+        receiver.receive(sim.now, message)
+
+    channel = ClassicalChannel(sim, node, peer, "link", delay_ps, deliver, run.tracer)
+    sender.connect(channel.send)
+
+
+# -- traces of the primitives crossing a layer boundary ----------------------
+
+
+class _Traced:
+    """Records every primitive going up to a layer before handing it on."""
+
+    def __init__(self, node: str, layer: str, tracer: Tracer) -> None:
+        self._node = node
+        self._layer = layer
+        self._tracer = tracer
+
+    def _record(self, now: int, message: Primitive) -> None:
+        self._tracer.record(TraceRecord(now, self._node, self._layer, "up", message))
+
+
+class TracedLinkUser(_Traced):
+    """A link entity's user that traces OK / ERROR / EXPIRE going up."""
+
+    def __init__(self, node: str, inner: LinkUser, tracer: Tracer) -> None:
+        super().__init__(node, "link", tracer)
+        self._inner = inner
+
+    def link_ok(self, now: int, ok: LinkOk) -> None:
+        self._record(now, ok)
+        self._inner.link_ok(now, ok)
+
+    def link_error(self, now: int, error: LinkError) -> None:
+        self._record(now, error)
+        self._inner.link_error(now, error)
+
+    def link_expire(self, now: int, expire: LinkExpire) -> None:
+        self._record(now, expire)
+        self._inner.link_expire(now, expire)
+
+
+class TracedLinkService:
+    """A link service that traces CREATE / CANCEL going down."""
+
+    def __init__(self, node: str, inner: LinkService, tracer: Tracer) -> None:
+        self._node = node
+        self._inner = inner
+        self._tracer = tracer
+
+    @property
+    def capacity(self) -> int:
+        return self._inner.capacity
+
+    @property
+    def next_create_id(self) -> int:
+        return self._inner.next_create_id
+
+    def create(self, now: int, request: LinkCreate) -> int:
+        self._tracer.record(TraceRecord(now, self._node, "link", "down", request))
+        return self._inner.create(now, request)
+
+    def cancel(self, now: int, request: LinkCancel) -> None:
+        self._tracer.record(TraceRecord(now, self._node, "link", "down", request))
+        self._inner.cancel(now, request)
+
+
+class TracedNetworkUser(_Traced):
+    """A network entity's user that traces NET_OK / NET_ERROR / NET_DONE going up."""
+
+    def __init__(self, node: str, inner: NetworkUser, tracer: Tracer) -> None:
+        super().__init__(node, "network", tracer)
+        self._inner = inner
+
+    @property
+    def holder(self) -> str:
+        return self._inner.holder
+
+    def net_ok(self, now: int, ok: NetOk) -> None:
+        self._record(now, ok)
+        self._inner.net_ok(now, ok)
+
+    def net_error(self, now: int, error: NetError) -> None:
+        self._record(now, error)
+        self._inner.net_error(now, error)
+
+    def net_done(self, now: int, done: NetDone) -> None:
+        self._record(now, done)
+        self._inner.net_done(now, done)
+
+
+def bind_link_user(link: Link, side: int, user: LinkUser, tracer: Tracer | None) -> None:
+    """Bind the layer above to one end of a link (traced when tracing)."""
+    node = (link.spec.a, link.spec.b)[side]
+    link.ends[side].bind(user if tracer is None else TracedLinkUser(node, user, tracer))
+
+
+def link_service(node: str, entity: LinkEntity, tracer: Tracer | None) -> LinkService:
+    """One end of a link as the layer above uses it (traced when tracing)."""
+    return entity if tracer is None else TracedLinkService(node, entity, tracer)
