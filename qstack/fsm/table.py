@@ -225,14 +225,28 @@ TransitionObserver = Callable[[str, Stateful, str, str, type], None]
 """Told of every step of a fast table: (lifecycle, target, source, dest, trigger)."""
 
 
-class FastTable:
-    """A dict-backed dispatcher for lifecycles kept as a plain state string."""
+_NOTHING = (None, None)
 
-    __slots__ = ("_index", "name", "observer")
+
+class FastTable:
+    """A dict-backed dispatcher for lifecycles kept as a plain state string.
+
+    A (state, trigger) with one unguarded row is one dict lookup to its
+    (dest, handler); guarded rows are tried in order. ``observer`` (for a
+    traced run) is told of every step.
+    """
+
+    __slots__ = ("_guarded", "_plain", "name", "observer")
 
     def __init__(self, table: StateTable, observer: TransitionObserver | None = None) -> None:
         self.name = table.name
-        self._index = dict(table._index)
+        self._plain: dict[tuple[str, type], tuple[str, Handler | None]] = {}
+        self._guarded: dict[tuple[str, type], tuple[Transition, ...]] = {}
+        for key, rows in table._index.items():
+            if len(rows) == 1 and rows[0].guard is None:
+                self._plain[key] = (rows[0].dest, rows[0].handler)
+            else:
+                self._guarded[key] = rows
         self.observer = observer
 
     def dispatch(
@@ -241,22 +255,28 @@ class FastTable:
         """Take the row for ``event`` in ``target``'s state: set the new state,
         then run the row's handler; :class:`ProtocolError` if no row allows it."""
         state = target.state
-        for row in self._index.get((state, event.__class__), ()):
-            guard = row.guard
-            if guard is None or guard(entity, target, event):
-                target.state = row.dest
-                if self.observer is not None:
-                    self.observer(self.name, target, state, row.dest, row.trigger)
-                handler = row.handler
-                if handler is not None:
-                    handler(entity, target, now, event)
-                return
-        raise ProtocolError(self.name, state, event.__class__.__name__, source)
+        dest, handler = self._plain.get((state, event.__class__), _NOTHING)
+        if dest is None:
+            for row in self._guarded.get((state, event.__class__), ()):
+                guard = row.guard
+                if guard is None or guard(entity, target, event):
+                    dest, handler = row.dest, row.handler
+                    break
+            else:
+                raise ProtocolError(self.name, state, event.__class__.__name__, source)
+        target.state = dest
+        if self.observer is not None:
+            self.observer(self.name, target, state, dest, event.__class__)
+        if handler is not None:
+            handler(entity, target, now, event)
 
     def step(self, state: str, trigger: type, source: str = "") -> str:
         """The next state for an unguarded ``trigger`` (no handler runs), or
         :class:`ProtocolError` if ``trigger`` is not allowed in ``state``."""
-        rows = self._index.get((state, trigger))
+        plain = self._plain.get((state, trigger))
+        if plain is not None:
+            return plain[0]
+        rows = self._guarded.get((state, trigger))
         if not rows:
             raise ProtocolError(self.name, state, trigger.__name__, source)
         return rows[0].dest

@@ -38,7 +38,9 @@ class TruthOracle:
         touching it would), so a report reading it is part of the run. For a
         qubit whose pair was consumed by teleportation: the pair's fidelity
         when it was consumed."""
-        record = self._required(node, qubit)
+        record = self._store.registers[node]._slots[qubit]
+        if record is None:
+            raise LookupError(f"{node}: qubit {qubit} holds no quantum state")
         if record.consumed is not None:
             state, index = record.consumed
             return state.fidelity(index)

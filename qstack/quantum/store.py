@@ -153,8 +153,12 @@ class QubitRegister:
 
     def reset(self, now: int, qubit: int) -> None:
         """The qubit is freed: whatever it held is gone from it."""
-        if self._slots[qubit] is not None:
-            self._place(now, qubit, None)
+        slots = self._slots
+        if slots[qubit] is not None:
+            slots[qubit] = None
+            placement = self._store.placement
+            if placement is not None:
+                placement(now, self, qubit, None)
 
     # -- operations on this node's qubits ---------------------------------
 

@@ -5,7 +5,7 @@ discarded partner, an expired pair)."""
 from __future__ import annotations
 
 from qstack.layers.link.messages import LinkExpire, LinkOk
-from qstack.layers.network.circuit import Circuit, CutoffExpired, Segment, Side, link_key
+from qstack.layers.network.circuit import Circuit, CutoffExpired, Segment, Side
 from qstack.layers.network.core import NetworkCore
 from qstack.layers.network.messages import SegmentDiscarded
 
@@ -16,7 +16,7 @@ class Segments(NetworkCore):
     def _count_link_pair(self, now: int, circuit: Circuit, ok: LinkOk) -> None:
         """A link request of exactly ``link_pairs`` pairs ends with its last."""
         if circuit.link_pairs is not None:
-            key = link_key(ok)
+            key = (ok.remote, ok.origin, ok.create_id)
             count = circuit.link_counts.get(key, 0) + 1
             circuit.link_counts[key] = count
             if count == circuit.link_pairs:

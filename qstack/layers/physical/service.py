@@ -31,9 +31,11 @@ class AttemptSetting:
     label: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Attempt:
-    """ATTEMPT from ``side``: attempt for ``tag`` into ``qubit``."""
+    """ATTEMPT from ``side``: attempt for ``tag`` into ``qubit``. Each side's
+    port keeps one and refills it for every arming (one per pair: not a new
+    object each time)."""
 
     side: int
     tag: Hashable

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
-from qstack.fsm.table import StateTable, Transition
+from qstack.fsm.table import FastTable, StateTable, Transition
 from qstack.hardware.memory import Memory
 from qstack.layers.physical.messages import (
     AttemptCancelTrace,
@@ -78,6 +78,9 @@ class HeraldingStation:
     ``window_ps`` is how long the memory qubits hold the state before the
     herald reaches them (the time from emission to herald).
     """
+
+    #: The lifecycle the station steps (a subclass may compile its own).
+    table: ClassVar[FastTable]
 
     def __init__(
         self,
@@ -241,7 +244,7 @@ class HeraldingStation:
         self._disarm(self, now, cancel)
 
     def _due(self, now: int, _: object) -> None:
-        STATION_STEP.dispatch(self, self, now, HERALD_DUE)
+        self.table.dispatch(self, self, now, HERALD_DUE)
 
     def _herald(self, _: HeraldingStation, now: int, __: HeraldDue) -> None:
         self._timer = None
@@ -324,17 +327,18 @@ STATION_LIFECYCLE = StateTable(
         Transition("attempting", HeraldDue, "idle", HeraldingStation._herald, note="HERALD"),
     ),
 )
-STATION_STEP = STATION_LIFECYCLE.fast()
+HeraldingStation.table = STATION_LIFECYCLE.fast()
 
 
 class StationPort:
     """One side of the station: the physical service a link entity uses."""
 
-    __slots__ = ("_station", "side")
+    __slots__ = ("_attempt", "_station", "side")
 
     def __init__(self, station: HeraldingStation, side: int) -> None:
         self._station = station
         self.side = side
+        self._attempt: Attempt | None = None
 
     @property
     def running(self) -> bool:
@@ -344,9 +348,16 @@ class StationPort:
         self._station._users[self.side] = user
 
     def attempt(self, now: int, qubit: int, tag: Hashable, setting: AttemptSetting) -> None:
+        event = self._attempt
+        if event is None:
+            event = self._attempt = Attempt(self.side, tag, qubit, setting)
+        else:
+            event.tag = tag
+            event.qubit = qubit
+            event.setting = setting
         station = self._station
-        STATION_STEP.dispatch(station, station, now, Attempt(self.side, tag, qubit, setting))
+        station.table.dispatch(station, station, now, event)
 
     def cancel(self, now: int) -> None:
         station = self._station
-        STATION_STEP.dispatch(station, station, now, _CANCEL[self.side])
+        station.table.dispatch(station, station, now, _CANCEL[self.side])
