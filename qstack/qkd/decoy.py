@@ -88,7 +88,12 @@ class WcpLink:
     @property
     def dark_count_probability(self) -> float:
         """d per detector per pulse, from 1 - (1 - d)^2 = Y0."""
-        return 1.0 - math.sqrt(1.0 - self.dark_count_yield)
+        return _per_detector(self.dark_count_yield)
+
+
+def _per_detector(y0: float) -> float:
+    """d with 1 - (1 - d)^2 = Y0: each of two detectors fires alone with probability d."""
+    return 1.0 - math.sqrt(1.0 - y0)
 
 
 #: The GYS experiment's parameters as Ma, Qi, Zhao & Lo (2005) use them
@@ -118,7 +123,7 @@ def photon_yield(n: int, eta: float, y0: float) -> float:
 
 def _signal_error(e_detector: float, y0: float) -> float:
     """g: error probability of a seen pulse, including a dark click in the other detector."""
-    d = 1.0 - math.sqrt(1.0 - y0)
+    d = _per_detector(y0)
     return e_detector * (1.0 - d) + 0.5 * d
 
 
