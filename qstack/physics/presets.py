@@ -182,9 +182,10 @@ MISSING_PRESETS: Mapping[str, str] = MappingProxyType(
             "could not be read; the abstracts give no numbers to reproduce."
         ),
         "trapped-ion": (
-            "Trapped ions (Krutyanskiy et al., PRL 130, 050803 (2023)): the abstract gives "
-            "fidelity 88.2 % and success probability 4e-5 per attempt, but not the attempt "
-            "duration or the photon efficiencies, so no rate can be reproduced from them."
+            "Trapped ions (Krutyanskiy et al., PRL 130, 050803 (2023)): the preprint's abstract "
+            "(Zenodo record 7031041) gives fidelity 88.2 % and success probability 4e-5, but "
+            "not the attempt duration or the photon efficiencies, so neither figure can be "
+            "reproduced from the other parameters."
         ),
         "siv-harvard-2024": (
             "SiV in nanophotonic cavities (Knaut et al., Nature 629, 573 (2024)): only the "

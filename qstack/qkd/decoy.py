@@ -4,7 +4,7 @@ References:
 - Lo, Ma & Chen, PRL 94, 230504 (2005): the decoy-state idea and the GLLP rate
   R = q {-Q_mu f(E_mu) H2(E_mu) + Q_1 [1 - H2(e_1)]} per pulse.
 - Ma, Qi, Zhao & Lo, PRA 72, 012326 (2005): the channel model and the
-  vacuum + weak decoy bounds on Y_1 (their Eq. 34) and e_1 (their Eq. 37).
+  vacuum + weak decoy lower bound on Y_1 and upper bound on e_1.
 - Gottesman, Lo, Lutkenhaus & Preskill, Quant. Inf. Comput. 4, 325 (2004) (GLLP):
   only the single-photon part of the signal carries key.
 - Gobby, Yuan & Shields, APL 84, 3762 (2004) (GYS): the hardware of ``GYS_LINK``.
@@ -178,12 +178,15 @@ def ideal_estimate(mu: float, eta: float, y0: float, e_detector: float) -> Singl
 def vacuum_weak_estimate(
     signal: IntensityStats, decoy: IntensityStats, vacuum_gain: float
 ) -> SinglePhotonEstimate:
-    """Vacuum + weak decoy bounds (Ma, Qi, Zhao & Lo 2005, Eqs. 34 and 37).
+    """Vacuum + weak decoy bounds (Ma, Qi, Zhao & Lo 2005).
 
     With signal mu and weak decoy nu < mu, and Y0 = the vacuum pulses' gain:
     Y_1 >= mu / (mu nu - nu^2) [Q_nu e^nu - Q_mu e^mu nu^2/mu^2 - (mu^2 - nu^2)/mu^2 Y0],
-    e_1 <= (E_nu Q_nu e^nu - e0 Y0) / (Y_1 nu). A non-positive Y_1 bound means no
-    single-photon yield can be certified: the estimate is Y_1 = 0, e_1 = 1/2.
+    e_1 <= (E_nu Q_nu e^nu - e0 Y0) / (Y_1 nu). Why: Q_k e^k = sum_n Y_n k^n / n!, and
+    nu^n <= nu^2 mu^(n-2) for n >= 2 bounds the decoy's multi-photon part by
+    nu^2 / mu^2 times the signal's; dropping the (non-negative) multi-photon
+    errors bounds e_1. A non-positive Y_1 bound means no single-photon yield can
+    be certified: the estimate is then Y_1 = 0, e_1 = 1/2.
     """
     mu, nu = signal.mu, decoy.mu
     if not 0.0 < nu < mu:

@@ -37,7 +37,7 @@ def poisson(n: int, mu: float) -> float:
 
 @given(st.floats(0.0, 2.0), st.floats(1e-6, 1.0), st.floats(0.0, 0.05), st.floats(0.0, 0.2))
 def test_gain_and_qber_are_photon_number_sums(mu: float, eta: float, y0: float, e: float) -> None:
-    """Q_mu = sum_n P_n Y_n and E_mu Q_mu = sum_n P_n e_n Y_n (Ma et al. 2005, Eqs. 5-8).
+    """Q_mu = sum_n P_n Y_n and E_mu Q_mu = sum_n P_n e_n Y_n (Ma et al. 2005).
 
     The closed forms sum the Poisson series; summing it term by term to n = 60
     (tail below 1e-30 for mu <= 2) must give the same numbers.
@@ -73,7 +73,7 @@ def test_linearised_model_of_ma_et_al_agrees() -> None:
     st.floats(0.01, 0.9),
 )
 def test_vacuum_weak_bounds_hold(length: float, mu: float, nu_fraction: float) -> None:
-    """Ma et al.'s Eq. 34 is a lower bound on Y_1 and Eq. 37 an upper bound on e_1.
+    """The vacuum + weak decoy estimates bound Y_1 from below and e_1 from above.
 
     Fed with the exact expected gains, the estimates must bracket the model's
     true single-photon yield and error rate (up to rounding).
@@ -89,9 +89,9 @@ def test_vacuum_weak_bounds_hold(length: float, mu: float, nu_fraction: float) -
 
 
 def test_weak_decoy_estimate_tightens_as_nu_vanishes() -> None:
-    """Ma et al. (2005) Sec. V: with nu -> 0 vacuum + weak decoy approaches infinite decoys.
+    """With nu -> 0 vacuum + weak decoy approaches infinite decoys (Ma et al. 2005).
 
-    The bias of Eq. 34 is first order in nu (the neglected i >= 2 terms scale as nu),
+    The bias of the Y_1 bound is first order in nu (the neglected i >= 2 terms scale as nu),
     so the gap shrinks about tenfold per tenfold smaller nu.
     """
     eta = GYS_LINK.transmittance(40.0)
