@@ -134,6 +134,20 @@ def plob_bound(eta: float) -> float:
     return -math.log2(1.0 - eta) if eta < 1.0 else math.inf
 
 
+def tgw_bound(eta: float) -> float:
+    """Takeoka-Guha-Wilde upper bound log2((1 + eta)/(1 - eta)) per channel use.
+
+    Takeoka, Guha & Wilde, Nat. Commun. 5, 5235 (2014): the squashed-entanglement
+    bound on the secret-key capacity of a pure-loss channel of transmittance eta.
+    It exceeds PLOB by log2(1 + eta) (at most one bit) and is twice PLOB to first
+    order in eta (2 eta / ln 2 against eta / ln 2).
+    """
+    check_probability("eta", eta)
+    if eta >= 1.0:
+        return math.inf
+    return (math.log1p(eta) - math.log1p(-eta)) / math.log(2.0)
+
+
 def mean_attempts(p: float) -> float:
     """Mean of a geometric number of attempts with success probability p."""
     return 1.0 / p
