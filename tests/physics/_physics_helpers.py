@@ -67,11 +67,39 @@ def twirl(rho: Matrix) -> Matrix:
     return out / 12.0
 
 
-def purification_circuit(rho_a: Matrix, rho_b: Matrix, rotate: bool) -> tuple[float, Matrix]:
+def pauli_on(ops: dict[int, Matrix], n: int) -> Matrix:
+    """Tensor product with ``ops[q]`` on qubit q and identity elsewhere."""
+    return kron(*(ops.get(q, I2) for q in range(n)))
+
+
+def depolarize_pair_reference(rho: Matrix, q1: int, q2: int, p: float, n: int) -> Matrix:
+    """Two-qubit depolarising channel written as the average over the 16 Paulis."""
+    twirled = np.zeros_like(rho)
+    for pa in (I2, X, Y, Z):
+        for pb in (I2, X, Y, Z):
+            u = pauli_on({q1: pa, q2: pb}, n)
+            twirled += u @ rho @ u.conj().T / 16.0
+    return (1.0 - p) * rho + p * twirled
+
+
+def z_outcome_weights(flip: float, reported: int) -> Matrix:
+    """POVM element of a Z measurement reporting ``reported`` when it flips with ``flip``."""
+    return np.diag([1.0 - flip if reported == 0 else flip, flip if reported == 0 else 1.0 - flip])
+
+
+def purification_circuit(
+    rho_a: Matrix,
+    rho_b: Matrix,
+    rotate: bool,
+    gate_error: float = 0.0,
+    measurement_error: float = 0.0,
+) -> tuple[float, Matrix]:
     """Bilateral CNOT (pair a = source, pair b = target), Z-measure target, keep if equal.
 
     Qubits: 0 = a on side "a", 1 = a on side "b", 2 = b on side "a", 3 = b on side "b".
     ``rotate`` adds the DEJMPS Rx(pi/2) on side "a" and Rx(-pi/2) on side "b".
+    Each CNOT is followed by the depolarising channel ``gate_error`` on its
+    qubits; each Z outcome is misreported with ``measurement_error``.
     """
     rho = np.kron(rho_a, rho_b)
     if rotate:
@@ -79,15 +107,67 @@ def purification_circuit(rho_a: Matrix, rho_b: Matrix, rotate: bool) -> tuple[fl
         rb = expm(1j * math.pi / 4.0 * X)
         u = kron(ra, rb, ra, rb)
         rho = u @ rho @ u.conj().T
-    u = cnot(1, 3, 4) @ cnot(0, 2, 4)
-    rho = u @ rho @ u.conj().T
-    keep = np.zeros((16, 16), dtype=np.complex128)
-    for i in range(16):
-        if ((i >> 1) & 1) == (i & 1):
-            keep[i, i] = 1.0
-    post = keep @ rho @ keep
+    for control, target in ((0, 2), (1, 3)):
+        u = cnot(control, target, 4)
+        rho = depolarize_pair_reference(u @ rho @ u.conj().T, control, target, gate_error, 4)
+    keep = sum(
+        (
+            kron(
+                I2,
+                I2,
+                z_outcome_weights(measurement_error, r),
+                z_outcome_weights(measurement_error, r),
+            )
+            for r in (0, 1)
+        ),
+        np.zeros((16, 16), dtype=np.complex128),
+    )
+    post = keep @ rho
     p = float(np.real(np.trace(post)))
     return p, density.partial_trace(post, [0, 1], 4) / p
+
+
+def noisy_swap_circuit(
+    rho_a: Matrix, rho_b: Matrix, outcome: int, gate_error: float, measurement_error: float
+) -> tuple[float, Matrix]:
+    """Bell measurement of (a2, b1) as a circuit: CNOT(a2 -> b1), depolarise, H(a2), Z, Z.
+
+    Qubits 0 = a1, 1 = a2, 2 = b1, 3 = b2.  The control's outcome is the Z bit
+    and the target's the X bit of the Bell index; each is misreported with
+    ``measurement_error``.  Returns the probability of reporting ``outcome``
+    and the (uncorrected) state of (a1, b2).
+    """
+    rho = np.kron(rho_a, rho_b)
+    u = cnot(1, 2, 4)
+    rho = depolarize_pair_reference(u @ rho @ u.conj().T, 1, 2, gate_error, 4)
+    h = pauli_on({1: np.array([[1, 1], [1, -1]], dtype=np.complex128) / math.sqrt(2.0)}, 4)
+    rho = h @ rho @ h.conj().T
+    x_bit, z_bit = outcome & 1, outcome >> 1
+    povm = kron(
+        I2,
+        z_outcome_weights(measurement_error, z_bit),
+        z_outcome_weights(measurement_error, x_bit),
+        I2,
+    )
+    post = density.partial_trace(povm @ rho, [0, 3], 4)
+    p = float(np.real(np.trace(post)))
+    return p, post / p
+
+
+@st.composite
+def density_matrices(draw: st.DrawFn, n_qubits: int = 2) -> Matrix:
+    """Random full-rank-ish density matrices G G^dagger / tr from bounded Ginibre entries."""
+    dim = 2**n_qubits
+    parts = draw(
+        st.lists(st.floats(-1.0, 1.0), min_size=2 * dim * dim, max_size=2 * dim * dim).filter(
+            lambda v: sum(x * x for x in v) > 1e-2
+        )
+    )
+    g = np.array(parts[: dim * dim]).reshape(dim, dim) + 1j * np.array(parts[dim * dim :]).reshape(
+        dim, dim
+    )
+    rho = g @ g.conj().T
+    return (rho / np.trace(rho).real).astype(np.complex128)
 
 
 # -- brute-force photonic heralding ---------------------------------------------------
