@@ -88,9 +88,15 @@ def dejmps(
     )
 
 
-def double_click_success_probability(eta: float) -> float:
-    """Barrett-Kok without dark counts: both photons must arrive (eta^2), odd parity (1/2)."""
-    return eta * eta / 2.0
+def double_click_success_probability(eta: float, eta_b: float | None = None) -> float:
+    """Barrett-Kok without dark counts: both photons must arrive (eta^2), odd parity (1/2).
+
+    Unequal arms: each spin sends one photon through each arm over the two
+    rounds, so the probability is eta_a eta_b / 2 and the state stays exact.
+    """
+    if eta_b is None:
+        return eta * eta / 2.0
+    return eta * eta_b / 2.0
 
 
 def single_click_success_probability(alpha: float, eta: float) -> float:
@@ -104,6 +110,24 @@ def single_click_success_probability(alpha: float, eta: float) -> float:
 def single_click_fidelity(alpha: float, eta: float) -> float:
     """Single-click without dark counts: one-photon share of successes, 2(1 - a)/(2 - a eta)."""
     return 2.0 * (1.0 - alpha) / (2.0 - alpha * eta)
+
+
+def single_click_unequal(
+    alpha_a: float, alpha_b: float, eta_a: float, eta_b: float
+) -> tuple[float, float]:
+    """(success probability, heralded fidelity) of single-click with unequal arms, no dark counts.
+
+    With x = alpha_a (1 - alpha_b) eta_a and y = (1 - alpha_a) alpha_b eta_b
+    (one photon emitted and detected, from a or from b), a click projects
+    the spins on sqrt(x)|10> +- sqrt(y)|01>; two emitted photons click with
+    alpha_a alpha_b (1 - (1 - eta_a)(1 - eta_b)).  So
+    P = x + y + alpha_a alpha_b (1 - (1 - eta_a)(1 - eta_b)) and
+    F = (sqrt x + sqrt y)^2 / (2 P); equal arms give ``single_click_*``.
+    """
+    x = alpha_a * (1.0 - alpha_b) * eta_a
+    y = (1.0 - alpha_a) * alpha_b * eta_b
+    p = x + y + alpha_a * alpha_b * (1.0 - (1.0 - eta_a) * (1.0 - eta_b))
+    return p, (math.sqrt(x) + math.sqrt(y)) ** 2 / (2.0 * p)
 
 
 def fiber_transmittance(length_km: float, alpha_db_per_km: float) -> float:

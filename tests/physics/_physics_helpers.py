@@ -176,44 +176,49 @@ def density_matrices(draw: st.DrawFn, n_qubits: int = 2) -> Matrix:
 Branch = tuple[int, int, str]
 
 
-def round_kraus(eta: float, d: float, bright: int) -> dict[tuple[int, int], list[Matrix]]:
+def round_kraus(
+    eta: float, d: float, bright: int, eta_b: float | None = None
+) -> dict[tuple[int, int], list[Matrix]]:
     """Kraus operators on the two spins for one optical round, keyed by the click record.
 
     A spin in state ``bright`` emits one photon.  Beam splitter: photon from a
     goes to (D+ + D-)/sqrt2, from b to (D+ - D-)/sqrt2; a pair bunches (HOM),
-    a^dag b^dag -> (c+^2 - c-^2)/2.  Loss eta per arm; distinct loss
-    environments and photon numbers are orthogonal, so each branch is its own
-    Kraus operator.  A detector with photons clicks; an empty one clicks with
-    probability d (classical, folded in as a weight).
+    a^dag b^dag -> (c+^2 - c-^2)/2.  Loss: arm a transmits eta, arm b eta_b
+    (default eta); distinct loss environments and photon numbers are
+    orthogonal, so each branch is its own Kraus operator.  A detector with
+    photons clicks; an empty one clicks with probability d (classical, folded
+    in as a weight).
     """
     amp: dict[Branch, np.ndarray] = {}
 
     def add(branch: Branch, config: int, value: float) -> None:
         amp.setdefault(branch, np.zeros(4, dtype=np.complex128))[config] += value
 
-    s = math.sqrt(eta / 2.0)
-    loss = math.sqrt(1.0 - eta)
+    eta_b = eta if eta_b is None else eta_b
+    s_a, s_b = math.sqrt(eta / 2.0), math.sqrt(eta_b / 2.0)
+    loss_a, loss_b = math.sqrt(1.0 - eta), math.sqrt(1.0 - eta_b)
     for config in range(4):
         ea = ((config >> 1) & 1) == bright
         eb = (config & 1) == bright
         if not ea and not eb:
             add((0, 0, ""), config, 1.0)
         elif ea and not eb:
-            add((0, 0, "a"), config, loss)
-            add((1, 0, ""), config, s)
-            add((0, 1, ""), config, s)
+            add((0, 0, "a"), config, loss_a)
+            add((1, 0, ""), config, s_a)
+            add((0, 1, ""), config, s_a)
         elif eb and not ea:
-            add((0, 0, "b"), config, loss)
-            add((1, 0, ""), config, s)
-            add((0, 1, ""), config, -s)
+            add((0, 0, "b"), config, loss_b)
+            add((1, 0, ""), config, s_b)
+            add((0, 1, ""), config, -s_b)
         else:
-            add((0, 0, "ab"), config, 1.0 - eta)
-            add((1, 0, "a"), config, loss * s)  # a lost, b detected
-            add((0, 1, "a"), config, -loss * s)
-            add((1, 0, "b"), config, loss * s)  # b lost, a detected
-            add((0, 1, "b"), config, loss * s)
-            add((2, 0, ""), config, eta / math.sqrt(2.0))
-            add((0, 2, ""), config, -eta / math.sqrt(2.0))
+            add((0, 0, "ab"), config, loss_a * loss_b)
+            add((1, 0, "a"), config, loss_a * s_b)  # a lost, b detected
+            add((0, 1, "a"), config, -loss_a * s_b)
+            add((1, 0, "b"), config, loss_b * s_a)  # b lost, a detected
+            add((0, 1, "b"), config, loss_b * s_a)
+            both = math.sqrt(eta * eta_b) / math.sqrt(2.0)
+            add((2, 0, ""), config, both)
+            add((0, 2, ""), config, -both)
     records: dict[tuple[int, int], list[Matrix]] = {}
     for (n_plus, n_minus, _), diag in amp.items():
         for click_plus, click_minus in itertools.product((0, 1), repeat=2):
@@ -236,13 +241,13 @@ def apply_ops(rho: Matrix, ops: list[Matrix]) -> Matrix:
 SUCCESS_RECORDS = {(1, 0): 0, (0, 1): 1}  # exactly one click; value = detector id
 
 
-def brute_force_double_click(eta: float, d: float) -> dict[int, Matrix]:
+def brute_force_double_click(eta: float, d: float, eta_b: float | None = None) -> dict[int, Matrix]:
     """Unnormalised spin state per herald (1 = same detector twice, 3 = different)."""
     plus = np.array([1.0, 1.0], dtype=np.complex128) / math.sqrt(2.0)
     psi0 = np.kron(plus, plus)
     rho0 = np.outer(psi0, psi0.conj())
     flip = np.kron(X, X)
-    rounds = round_kraus(eta, d, bright=0)
+    rounds = round_kraus(eta, d, bright=0, eta_b=eta_b)
     out = {1: np.zeros((4, 4), dtype=np.complex128), 3: np.zeros((4, 4), dtype=np.complex128)}
     for rec1, det1 in SUCCESS_RECORDS.items():
         after1 = flip @ apply_ops(rho0, rounds[rec1]) @ flip
@@ -252,10 +257,18 @@ def brute_force_double_click(eta: float, d: float) -> dict[int, Matrix]:
     return out
 
 
-def brute_force_single_click(alpha: float, eta: float, d: float) -> dict[int, Matrix]:
+def brute_force_single_click(
+    alpha: float,
+    eta: float,
+    d: float,
+    eta_b: float | None = None,
+    alpha_b: float | None = None,
+) -> dict[int, Matrix]:
     """Unnormalised spin state per herald (1 = D+, 3 = D-); bright state |1>."""
-    spin = np.array([math.sqrt(1.0 - alpha), math.sqrt(alpha)], dtype=np.complex128)
-    psi0 = np.kron(spin, spin)
+    alpha_b = alpha if alpha_b is None else alpha_b
+    spin_a = np.array([math.sqrt(1.0 - alpha), math.sqrt(alpha)], dtype=np.complex128)
+    spin_b = np.array([math.sqrt(1.0 - alpha_b), math.sqrt(alpha_b)], dtype=np.complex128)
+    psi0 = np.kron(spin_a, spin_b)
     rho0 = np.outer(psi0, psi0.conj())
-    rounds = round_kraus(eta, d, bright=1)
+    rounds = round_kraus(eta, d, bright=1, eta_b=eta_b)
     return {1: apply_ops(rho0, rounds[1, 0]), 3: apply_ops(rho0, rounds[0, 1])}
