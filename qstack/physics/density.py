@@ -282,32 +282,48 @@ def swap(rho_a: Matrix, rho_b: Matrix, outcome: int) -> tuple[float, Matrix]:
     return bell_measure(np.kron(rho_a, rho_b).astype(np.complex128), (1, 2), outcome)
 
 
-def swap_with_errors(
-    rho_a: Matrix, rho_b: Matrix, outcome: int, errors: OperationErrors
-) -> tuple[float, Matrix]:
-    """``swap`` by a Bell-state measurement with gate and measurement errors.
+def swap_outcomes_with_errors(
+    rho_a: Matrix, rho_b: Matrix, errors: OperationErrors
+) -> list[Matrix]:
+    """Unnormalised (a1, b2) states filed under each reported outcome 0..3 of a noisy swap.
 
     With probability 1 - p_g the measurement is ideal and true outcome m
     leaves the unnormalised state P_m; with p_g both measured qubits are
     maximally mixed first (the CNOT's depolarising channel commutes with the
     H that follows), every true outcome has probability 1/4 and the outer
-    qubits keep Tr_(a2)(rho_a) (x) Tr_(b1)(rho_b).  Outcome ``outcome`` is
-    reported for true m with probability ``bsm_flip_weights[m ^ outcome]``.
-    Returns the reported outcome's probability and the state filed under it
-    (uncorrected).  Raises ValueError for a zero-probability outcome.
+    qubits keep Tr_(a2)(rho_a) (x) Tr_(b1)(rho_b).  Outcome r is reported for
+    true m with probability ``bsm_flip_weights[m ^ r]``.  Each state's trace
+    is the probability of reporting its outcome.
     """
     rho4 = np.kron(rho_a, rho_b).astype(np.complex128)
     outer: Matrix = np.kron(partial_trace(rho_a, [0], 2), partial_trace(rho_b, [1], 2)).astype(
         np.complex128
     )
     keep = errors.gate_keep
-    total: Matrix = np.zeros((4, 4), dtype=np.complex128)
-    for true_outcome in range(4):
-        weight = errors.bsm_flip_weights[true_outcome ^ outcome]
-        if weight:
-            total += weight * (
-                keep * _bell_project(rho4, (1, 2), true_outcome) + 0.25 * (1.0 - keep) * outer
-            )
+    true_states = [
+        keep * _bell_project(rho4, (1, 2), m) + 0.25 * (1.0 - keep) * outer for m in range(4)
+    ]
+    reported: list[Matrix] = []
+    for r in range(4):
+        total: Matrix = np.zeros((4, 4), dtype=np.complex128)
+        for m, state in enumerate(true_states):
+            weight = errors.bsm_flip_weights[m ^ r]
+            if weight:
+                total += weight * state
+        reported.append(total)
+    return reported
+
+
+def swap_with_errors(
+    rho_a: Matrix, rho_b: Matrix, outcome: int, errors: OperationErrors
+) -> tuple[float, Matrix]:
+    """``swap`` by a Bell-state measurement with gate and measurement errors.
+
+    Returns the probability of reporting ``outcome`` and the (uncorrected)
+    state filed under it, see ``swap_outcomes_with_errors``.  Raises
+    ValueError for a zero-probability outcome.
+    """
+    total = swap_outcomes_with_errors(rho_a, rho_b, errors)[check_index("outcome", outcome)]
     probability = float(np.real(np.trace(total)))
     if probability <= 0.0:
         raise ValueError(f"outcome {outcome} has probability {probability!r}")

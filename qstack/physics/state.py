@@ -91,14 +91,19 @@ def _outcome_branches(
 ) -> list[tuple[float, int, density.Matrix]]:
     """(probability, reported outcome, state) for every possible outcome, exact path."""
     rho_a, rho_b = _as_matrix(a), _as_matrix(b)
-    rho4 = np.kron(rho_a, rho_b).astype(np.complex128)
     possible: list[tuple[float, int, density.Matrix]] = []
+    if errors is not None:
+        for outcome, unnormalised in enumerate(
+            density.swap_outcomes_with_errors(rho_a, rho_b, errors)
+        ):
+            probability = float(np.real(np.trace(unnormalised)))
+            if probability > 0.0:
+                possible.append((probability, outcome, unnormalised / probability))
+        return possible
+    rho4 = np.kron(rho_a, rho_b).astype(np.complex128)
     for outcome in range(4):
         try:
-            if errors is None:
-                probability, rho = density.bell_measure(rho4, (1, 2), outcome)
-            else:
-                probability, rho = density.swap_with_errors(rho_a, rho_b, outcome, errors)
+            probability, rho = density.bell_measure(rho4, (1, 2), outcome)
         except ValueError:  # zero-probability outcome
             continue
         possible.append((probability, outcome, rho))
