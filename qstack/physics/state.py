@@ -54,7 +54,8 @@ class PairState(Protocol):
         ...
 
 
-def _as_matrix(state: PairState) -> density.Matrix:
+def density_matrix_of(state: PairState) -> density.Matrix:
+    """The state's 4x4 density matrix (qubit 0 = side a), whatever its representation."""
     if isinstance(state, DensityMatrixPair):
         return state.rho
     if isinstance(state, BellDiagonal):
@@ -81,16 +82,16 @@ def swap_states(
     if noisy:
         assert errors is not None
         return DensityMatrixPair(
-            density.swap_with_errors(_as_matrix(a), _as_matrix(b), outcome, errors)[1]
+            density.swap_with_errors(density_matrix_of(a), density_matrix_of(b), outcome, errors)[1]
         )
-    return DensityMatrixPair(density.swap(_as_matrix(a), _as_matrix(b), outcome)[1])
+    return DensityMatrixPair(density.swap(density_matrix_of(a), density_matrix_of(b), outcome)[1])
 
 
 def _outcome_branches(
     a: PairState, b: PairState, errors: OperationErrors | None
 ) -> list[tuple[float, int, density.Matrix]]:
     """(probability, reported outcome, state) for every possible outcome, exact path."""
-    rho_a, rho_b = _as_matrix(a), _as_matrix(b)
+    rho_a, rho_b = density_matrix_of(a), density_matrix_of(b)
     possible: list[tuple[float, int, density.Matrix]] = []
     if errors is not None:
         for outcome, unnormalised in enumerate(

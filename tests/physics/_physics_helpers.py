@@ -272,3 +272,49 @@ def brute_force_single_click(
     rho0 = np.outer(psi0, psi0.conj())
     rounds = round_kraus(eta, d, bright=1, eta_b=eta_b)
     return {1: apply_ops(rho0, rounds[1, 0]), 3: apply_ops(rho0, rounds[0, 1])}
+
+
+# -- brute-force GHZ fusion -------------------------------------------------------------
+
+HADAMARD = np.array([[1, 1], [1, -1]], dtype=np.complex128) / math.sqrt(2.0)
+
+
+def ghz_fusion_reference(
+    pairs: list[Matrix], centre_is_member: bool, gate_error: float, measurement_error: float
+) -> dict[tuple[int, ...], tuple[float, Matrix]]:
+    """All 2m qubits at once (c_1, M_1, c_2, M_2, ...) with full-size matrices.
+
+    All CNOTs (each followed by the Pauli-average depolarising channel), the
+    H for an X measurement of c_1, then every measurement as a noisy POVM
+    and the members' corrections.  Keyed by the reported outcomes (Z
+    outcomes of c_2..c_m, then the X outcome of c_1 if measured); values are
+    (probability, normalised state of the kept qubits).
+    """
+    m = len(pairs)
+    n = 2 * m
+    rho = kron(*pairs)
+    for i in range(1, m):
+        u = cnot(0, 2 * i, n)
+        rho = depolarize_pair_reference(u @ rho @ u.conj().T, 0, 2 * i, gate_error, n)
+    measured = [2 * i for i in range(1, m)]
+    if not centre_is_member:
+        h = pauli_on({0: HADAMARD}, n)
+        rho = h @ rho @ h.conj().T
+        measured.append(0)
+    kept = ([0] if centre_is_member else []) + [2 * i + 1 for i in range(m)]
+    out: dict[tuple[int, ...], tuple[float, Matrix]] = {}
+    for reported in itertools.product((0, 1), repeat=len(measured)):
+        povm = pauli_on(
+            {q: z_outcome_weights(measurement_error, r) for q, r in zip(measured, reported)}, n
+        )
+        post = density.partial_trace(povm @ rho, kept, n)
+        fixes: dict[int, Matrix] = {}
+        for i, r in enumerate(reported[: m - 1], start=1):
+            if r:
+                fixes[kept.index(2 * i + 1)] = X
+        if not centre_is_member and reported[-1]:
+            fixes[kept.index(1)] = Z
+        fix = pauli_on(fixes, len(kept))
+        p = float(np.real(np.trace(post)))
+        out[reported] = (p, fix @ post @ fix.conj().T / p)
+    return out
