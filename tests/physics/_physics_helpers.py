@@ -305,7 +305,11 @@ def ghz_fusion_reference(
     out: dict[tuple[int, ...], tuple[float, Matrix]] = {}
     for reported in itertools.product((0, 1), repeat=len(measured)):
         povm = pauli_on(
-            {q: z_outcome_weights(measurement_error, r) for q, r in zip(measured, reported)}, n
+            {
+                q: z_outcome_weights(measurement_error, r)
+                for q, r in zip(measured, reported, strict=True)
+            },
+            n,
         )
         post = density.partial_trace(povm @ rho, kept, n)
         fixes: dict[int, Matrix] = {}
