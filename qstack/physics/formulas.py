@@ -402,3 +402,62 @@ def ghz_fusion_fidelity(
         else:
             total += (1.0 - p_m) * (dp[0][0] + dp[1][0]) + p_m * (dp[0][1] + dp[1][1])
     return total
+
+
+# -- GHZ phase estimation (protocol: qstack.physics.sensing) --------------------------
+
+
+def ghz_visibility(qubits: int, depolarizing_keep: float = 1.0, dephasing: float = 0.0) -> float:
+    """Coherence V of an n-qubit GHZ probe whose qubits are depolarised and dephased.
+
+    Depolarising keeps lam of each qubit's coherence, dephasing (Z with
+    probability q) keeps 1 - 2 q, and |0..0><1..1| collects one factor per
+    qubit: V = (lam (1 - 2 q))^n.
+    """
+    return (depolarizing_keep * (1.0 - 2.0 * dephasing)) ** qubits
+
+
+def parity_phase_error(
+    repetitions: int, qubits: int, visibility: float, phase: float | None = None
+) -> float:
+    """Standard deviation of phi_est = arccos(m / V) / n from N parity measurements.
+
+    One parity has mean V cos(n phi) and variance 1 - V^2 cos^2(n phi); by the
+    delta method (d phi / dm = -1 / (n V sin(n phi))),
+    delta phi = sqrt(1 - V^2 cos^2(n phi)) / (sqrt(N) n V |sin(n phi)|), and at
+    the best working point n phi = pi/2 (``phase`` None): 1 / (sqrt(N) n V).
+    n = 1 with N n repetitions is n unentangled sensors (V per qubit).
+    """
+    if phase is None:
+        return 1.0 / (math.sqrt(repetitions) * qubits * visibility)
+    c = visibility * math.cos(qubits * phase)
+    return math.sqrt(1.0 - c * c) / (
+        math.sqrt(repetitions) * qubits * visibility * abs(math.sin(qubits * phase))
+    )
+
+
+def standard_quantum_limit(repetitions: int, qubits: int) -> float:
+    """1 / sqrt(N n): N n independent probes.
+
+    Giovannetti, Lloyd and Maccone, "Quantum metrology", PRL 96, 010401 (2006).
+    """
+    return 1.0 / math.sqrt(repetitions * qubits)
+
+
+def heisenberg_limit(repetitions: int, qubits: int) -> float:
+    """1 / (N n): all N n probe uses in one entangled state (same reference).
+
+    Not reachable by N separate n-qubit probes; their bound is
+    ``ghz_cramer_rao_bound``.
+    """
+    return 1.0 / (repetitions * qubits)
+
+
+def ghz_cramer_rao_bound(repetitions: int, qubits: int) -> float:
+    """1 / (n sqrt(N)): quantum Cramer-Rao bound of N perfect n-qubit GHZ probes.
+
+    A GHZ probe's quantum Fisher information for phi is n^2 (Braunstein and
+    Caves, PRL 72, 3439 (1994); Giovannetti et al. 2006); the parity
+    estimator attains it at n phi = pi/2 (``parity_phase_error`` with V = 1).
+    """
+    return 1.0 / (qubits * math.sqrt(repetitions))
