@@ -4,7 +4,7 @@ Two interchangeable pair representations share the ``PairState`` protocol:
 ``BellDiagonal`` (fast, four floats) and ``DensityMatrixPair`` (exact).
 """
 
-from qstack.physics import density, formulas
+from qstack.physics import app_formulas, density, formulas
 from qstack.physics.bell import (
     BELL_NAMES,
     BellDiagonal,
@@ -46,6 +46,7 @@ __all__ = [
     "PerfectMemory",
     "SingleClickHerald",
     "T1T2Memory",
+    "app_formulas",
     "choose_alpha",
     "density",
     "formulas",

@@ -46,6 +46,18 @@ def tensor(*states: Matrix) -> Matrix:
     return out
 
 
+def permute_qubits(rho: Matrix, order: Sequence[int]) -> Matrix:
+    """The same state with qubit i of the result being qubit ``order[i]`` of ``rho``."""
+    n = qubit_count(rho)
+    if sorted(order) != list(range(n)):
+        raise ValueError(f"order must be a permutation of 0..{n - 1}, got {list(order)!r}")
+    axes = [*order, *(n + q for q in order)]
+    out: Matrix = np.ascontiguousarray(rho.reshape((2,) * (2 * n)).transpose(axes)).reshape(
+        rho.shape
+    )
+    return out
+
+
 def apply_unitary(rho: Matrix, u: Matrix, qubits: Sequence[int]) -> Matrix:
     """U rho U^dagger with the 2^k x 2^k ``u`` acting on ``qubits`` (in u's qubit order)."""
     n = qubit_count(rho)

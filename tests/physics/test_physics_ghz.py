@@ -19,7 +19,7 @@ from _physics_helpers import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qstack.physics import BellDiagonal, DensityMatrixPair, density, formulas
+from qstack.physics import BellDiagonal, DensityMatrixPair, app_formulas, density, formulas
 from qstack.physics import multiqubit as mq
 from qstack.physics.errors import OperationErrors
 from qstack.physics.ghz import MAX_PAIRS, fuse_ghz, fuse_ghz_average
@@ -115,19 +115,19 @@ def test_perfect_links_give_ghz(m: int, member: bool) -> None:
         run = fuse_ghz(pairs, rng, centre_is_member=member)
         assert abs(mq.ghz_fidelity(run.state) - 1.0) < TOL
     fidelities = [1.0] * m
-    assert abs(formulas.ghz_fusion_fidelity_werner(fidelities, member) - 1.0) < TOL
+    assert abs(app_formulas.ghz_fusion_fidelity_werner(fidelities, member) - 1.0) < TOL
     links = [(1.0, 0.0, 0.0, 0.0)] * m
-    assert abs(formulas.ghz_fusion_fidelity(links, member) - 1.0) < TOL
+    assert abs(app_formulas.ghz_fusion_fidelity(links, member) - 1.0) < TOL
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.floats(0.0, 1.0), min_size=2, max_size=5), st.booleans())
 def test_werner_links_closed_form(fidelities: list[float], member: bool) -> None:
-    expected = formulas.ghz_fusion_fidelity_werner(fidelities, member)
+    expected = app_formulas.ghz_fusion_fidelity_werner(fidelities, member)
     pairs = [BellDiagonal.werner(f) for f in fidelities]
     assert abs(mq.ghz_fidelity(fuse_ghz_average(pairs, centre_is_member=member)) - expected) < TOL
     links = [pair.probabilities() for pair in pairs]
-    assert abs(formulas.ghz_fusion_fidelity(links, member) - expected) < TOL
+    assert abs(app_formulas.ghz_fusion_fidelity(links, member) - expected) < TOL
 
 
 @settings(max_examples=30, deadline=None)
@@ -137,22 +137,24 @@ def test_noisy_fusion_closed_form(
 ) -> None:
     """Bell-diagonal links and both error kinds: Pauli-frame sum = density-matrix path."""
     state = fuse_ghz_average(links, centre_is_member=member, errors=OperationErrors(p_g, p_m))
-    expected = formulas.ghz_fusion_fidelity([s.probabilities() for s in links], member, p_g, p_m)
+    expected = app_formulas.ghz_fusion_fidelity(
+        [s.probabilities() for s in links], member, p_g, p_m
+    )
     assert abs(mq.ghz_fidelity(state) - expected) < TOL
 
 
 def test_closed_form_special_cases() -> None:
     # One link with the centre as member: the Werner fidelity itself.
-    assert formulas.ghz_fusion_fidelity_werner([0.8], True) == pytest.approx(0.8)
+    assert app_formulas.ghz_fusion_fidelity_werner([0.8], True) == pytest.approx(0.8)
     # Two links, centre not a member: entanglement swapping.
-    assert formulas.ghz_fusion_fidelity_werner([0.9, 0.8], False) == pytest.approx(
+    assert app_formulas.ghz_fusion_fidelity_werner([0.9, 0.8], False) == pytest.approx(
         formulas.swap_werner_fidelity(0.9, 0.8)
     )
     # Maximally mixed links: the maximally mixed n-qubit state, fidelity 2^-n.
-    assert formulas.ghz_fusion_fidelity_werner([0.25] * 3, True) == pytest.approx(2.0**-4)
-    assert formulas.ghz_fusion_fidelity_werner([0.25] * 3, False) == pytest.approx(2.0**-3)
+    assert app_formulas.ghz_fusion_fidelity_werner([0.25] * 3, True) == pytest.approx(2.0**-4)
+    assert app_formulas.ghz_fusion_fidelity_werner([0.25] * 3, False) == pytest.approx(2.0**-3)
     with pytest.raises(ValueError, match="fidelities"):
-        formulas.ghz_fusion_fidelity_werner([], True)
+        app_formulas.ghz_fusion_fidelity_werner([], True)
 
 
 def test_fusion_inputs_are_checked() -> None:

@@ -28,7 +28,7 @@ import pytest
 from _validation_helpers import ALPHA
 from scipy import stats
 
-from qstack.physics import formulas
+from qstack.physics import app_formulas
 from qstack.physics import multiqubit as mq
 from qstack.physics.sensing import (
     estimate_from_probe,
@@ -44,7 +44,7 @@ NOISES = [(1.0, 0.0), (0.97, 0.0), (1.0, 0.02), (0.95, 0.03)]
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6])
 @pytest.mark.parametrize(("keep", "dephasing"), NOISES)
 def test_parity_signal(n: int, keep: float, dephasing: float) -> None:
-    v = formulas.ghz_visibility(n, keep, dephasing)
+    v = app_formulas.ghz_visibility(n, keep, dephasing)
     for phase in (0.0, 0.3, math.pi / (2 * n), 1.1):
         state = sensor_noise(imprint_phase(mq.ghz_state(n), phase), keep, dephasing)
         assert abs(parity_expectation(state) - v * math.cos(n * phase)) < 1e-9
@@ -67,11 +67,11 @@ def exact_estimator_moments(
 @pytest.mark.parametrize(("n", "keep"), [(1, 1.0), (3, 1.0), (4, 0.95), (6, 0.98)])
 @pytest.mark.parametrize("repetitions", [400, 2000])
 def test_delta_method_against_exact_law(n: int, keep: float, repetitions: int) -> None:
-    v = formulas.ghz_visibility(n, keep)
+    v = app_formulas.ghz_visibility(n, keep)
     phase = math.pi / (2 * n)
     mean, sd = exact_estimator_moments(repetitions, n, v, phase)
-    closed = formulas.parity_phase_error(repetitions, n, v)
-    assert closed == pytest.approx(formulas.parity_phase_error(repetitions, n, v, phase))
+    closed = app_formulas.parity_phase_error(repetitions, n, v)
+    assert closed == pytest.approx(app_formulas.parity_phase_error(repetitions, n, v, phase))
     assert abs(sd / closed - 1.0) < 1.0 / (v * v * repetitions)
     assert abs(mean - phase) < 1e-12  # arccos is antisymmetric about the working point
 
@@ -81,7 +81,7 @@ def test_simulated_estimates_follow_the_exact_law(
     n: int, keep: float, dephasing: float, seed: int
 ) -> None:
     repetitions, runs = 400, 1500
-    v = formulas.ghz_visibility(n, keep, dephasing)
+    v = app_formulas.ghz_visibility(n, keep, dephasing)
     phase = math.pi / (2 * n)
     rng = np.random.default_rng(seed)
     probe = mq.ghz_state(n)
@@ -108,18 +108,20 @@ def test_scaling_between_the_limits() -> None:
     per-qubit noise, whose error is the SQL / lam)."""
     repetitions = 1000
     for n in range(1, 7):
-        ghz = formulas.parity_phase_error(repetitions, n, 1.0)
-        assert ghz == pytest.approx(formulas.ghz_cramer_rao_bound(repetitions, n))
-        sql = formulas.standard_quantum_limit(repetitions, n)
-        hl = formulas.heisenberg_limit(repetitions, n)
+        ghz = app_formulas.parity_phase_error(repetitions, n, 1.0)
+        assert ghz == pytest.approx(app_formulas.ghz_cramer_rao_bound(repetitions, n))
+        sql = app_formulas.standard_quantum_limit(repetitions, n)
+        hl = app_formulas.heisenberg_limit(repetitions, n)
         assert hl <= ghz <= sql
         assert ghz == pytest.approx(sql / math.sqrt(n))
         assert ghz == pytest.approx(hl * math.sqrt(repetitions))
     keep = 0.8
     advantage = []
     for n in range(1, 7):
-        noisy_ghz = formulas.parity_phase_error(repetitions, n, formulas.ghz_visibility(n, keep))
-        product = formulas.parity_phase_error(repetitions * n, 1, keep)
+        noisy_ghz = app_formulas.parity_phase_error(
+            repetitions, n, app_formulas.ghz_visibility(n, keep)
+        )
+        product = app_formulas.parity_phase_error(repetitions * n, 1, keep)
         advantage.append(product / noisy_ghz)
     # product / ghz = sqrt(n) lam^(n - 1) (1 at n = 1): for lam = 0.8 a gain for
     # n = 2..4, a loss from n = 5 on.
