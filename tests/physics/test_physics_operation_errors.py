@@ -30,6 +30,7 @@ from qstack.physics import (
 )
 from qstack.physics.bell import swap_with_errors
 from qstack.physics.errors import IDEAL_OPERATIONS, OperationErrors, flip_pauli
+from qstack.physics.purification import purify_exact
 from qstack.physics.state import (
     apply_measurement_flip,
     measure_with_errors,
@@ -272,3 +273,40 @@ def test_bad_error_parameters_are_named() -> None:
         OperationErrors(0.0, -0.1)
     with pytest.raises(ValueError, match="basis"):
         flip_pauli("W")
+
+
+@given(
+    bell_diagonals(), bell_diagonals(), operation_errors(), st.sampled_from(["bbpssw", "dejmps"])
+)
+def test_purification_fast_and_exact_paths_agree(
+    a: BellDiagonal, b: BellDiagonal, errors: OperationErrors, scheme: str
+) -> None:
+    fast_scheme = purify_bbpssw if scheme == "bbpssw" else purify_dejmps
+    p_fast, fast = fast_scheme(a, b, errors)
+    assume(p_fast > 1e-6)
+    p, rho = purify_exact(
+        density.from_bell_diagonal(a),
+        density.from_bell_diagonal(b),
+        "bbpssw" if scheme == "bbpssw" else "dejmps",
+        errors,
+    )
+    assert abs(p - p_fast) < TOL
+    assert_same(fast, rho)
+
+
+@given(density_matrices(), density_matrices(), operation_errors())
+def test_exact_dejmps_against_circuit_for_any_state(
+    rho_a: density.Matrix, rho_b: density.Matrix, errors: OperationErrors
+) -> None:
+    p_circuit, rho_circuit = purification_circuit(
+        rho_a, rho_b, True, errors.gate_error, errors.measurement_error
+    )
+    assume(p_circuit > 1e-6)
+    p, rho = purify_exact(rho_a, rho_b, "dejmps", errors)
+    assert abs(p - p_circuit) < TOL
+    np.testing.assert_allclose(rho, rho_circuit, atol=1e-8)
+
+
+def test_purify_exact_rejects_unknown_scheme() -> None:
+    with pytest.raises(ValueError, match="scheme"):
+        purify_exact(density.werner(0.9), density.werner(0.9), "nope")  # type: ignore[arg-type]
