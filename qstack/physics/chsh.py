@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qstack.physics.bell import BellDiagonal
-from qstack.physics.density import Matrix
+from qstack.physics.density import Matrix, draw_joint_outcome
 from qstack.physics.state import PairState, density_matrix_of
 
 #: Angles of the settings: side a's (x = 0, 1) and side b's (y = 0, 1).
@@ -108,13 +108,7 @@ def measure_chsh(state: PairState, rng: np.random.Generator) -> ChshShot:
         probabilities = _bell_diagonal_probabilities(state, ANGLES_A[x], ANGLES_B[y])
     else:
         probabilities = _exact_probabilities(density_matrix_of(state), _CHSH_BASES[x][y])
-    u = rng.random()
-    joint = 3
-    for j in range(3):
-        u -= probabilities[j]
-        if u < 0.0:
-            joint = j
-            break
+    joint = draw_joint_outcome(probabilities, rng.random())
     return ChshShot(x, y, joint >> 1, joint & 1)
 
 

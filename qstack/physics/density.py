@@ -330,6 +330,15 @@ def swap_with_errors(
     return probability, total / probability
 
 
+def draw_joint_outcome(probabilities: Sequence[float], u: float) -> int:
+    """Joint outcome 2 * outcome_a + outcome_b for the uniform ``u`` (inverse CDF)."""
+    for j in range(3):
+        u -= probabilities[j]
+        if u < 0.0:
+            return j
+    return 3
+
+
 class DensityMatrixPair:
     """Two-qubit state on the exact path; same interface as ``BellDiagonal``.
 
@@ -374,14 +383,7 @@ class DensityMatrixPair:
 
     def measure(self, basis_a: str, basis_b: str, rng: np.random.Generator) -> tuple[int, int]:
         """Sample a joint outcome (bit 0 = eigenvalue +1); the state is not updated."""
-        probs = self.measurement_probabilities(basis_a, basis_b)
-        u = rng.random()
-        joint = 3
-        for j in range(3):
-            u -= probs[j]
-            if u < 0.0:
-                joint = j
-                break
+        joint = draw_joint_outcome(self.measurement_probabilities(basis_a, basis_b), rng.random())
         return joint >> 1, joint & 1
 
     def apply_kraus(self, kraus_ops: Sequence[Matrix], side: int) -> None:

@@ -37,8 +37,8 @@ def swap_werner_fidelity(f1: float, f2: float) -> float:
     return f1 * f2 + (1.0 - f1) * (1.0 - f2) / 3.0
 
 
-def chain_fidelity(fidelities: Iterable[float]) -> float:
-    """Fidelity after swapping a chain of Werner links: Werner parameters multiply."""
+def _werner_product(fidelities: Iterable[float]) -> tuple[float, int]:
+    """(product of the links' Werner parameters, number of links); at least one link."""
     w = 1.0
     count = 0
     for f in fidelities:
@@ -46,7 +46,12 @@ def chain_fidelity(fidelities: Iterable[float]) -> float:
         count += 1
     if count == 0:
         raise ValueError("fidelities must contain at least one link, got none")
-    return fidelity_from_werner(w)
+    return w, count
+
+
+def chain_fidelity(fidelities: Iterable[float]) -> float:
+    """Fidelity after swapping a chain of Werner links: Werner parameters multiply."""
+    return fidelity_from_werner(_werner_product(fidelities)[0])
 
 
 def depolarized_fidelity(fidelity: float, t_s: float, memory_t_s: float) -> float:
@@ -221,13 +226,7 @@ def chain_correlations_with_errors(
     (either bit).  With W = prod w_i and k = links - 1 swaps:
     <XX> = <ZZ> = W (1 - p_g)^k (1 - 2 p_m)^k, <YY> = -W (1 - p_g)^k (1 - 2 p_m)^(2k).
     """
-    w = 1.0
-    count = 0
-    for f in fidelities:
-        w *= werner_parameter(f)
-        count += 1
-    if count == 0:
-        raise ValueError("fidelities must contain at least one link, got none")
+    w, count = _werner_product(fidelities)
     swaps = count - 1
     w *= (1.0 - gate_error) ** swaps
     flip = (1.0 - 2.0 * measurement_error) ** swaps
