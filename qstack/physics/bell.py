@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from qstack.physics._validate import check_distribution, check_index, check_probability
+from qstack.physics.errors import OperationErrors
 
 BELL_NAMES = ("PHI_PLUS", "PSI_PLUS", "PHI_MINUS", "PSI_MINUS")
 
@@ -194,12 +195,105 @@ def swap_random(
     return outcome, swap(a, b, outcome)
 
 
+def apply_bell_measurement_errors(state: BellDiagonal, errors: OperationErrors) -> None:
+    """Noise a Bell-state measurement with gate and measurement errors leaves on the swapped pair.
+
+    The measurement is CNOT (a2 -> b1), H on a2, Z on both.  The CNOT's
+    depolarising channel commutes with the perfect H, so with probability
+    p_g both measured qubits are maximally mixed: the outcome is then uniform
+    and independent of the outer pair, which is left in Tr(rho_a) (x)
+    Tr(rho_b) = I/4 for Bell-diagonal inputs.  A flipped outcome bit makes
+    the frame correction wrong by X (target bit) or Z (control bit), so the
+    state filed under the reported outcome carries Pauli f with probability
+    ``bsm_flip_weights[f]``.  In place: p -> Pauli mixture of (keep p + (1 - keep)/4).
+    """
+    keep = errors.gate_keep
+    mix = 0.25 * (1.0 - keep)
+    p0 = keep * state.p0 + mix
+    p1 = keep * state.p1 + mix
+    p2 = keep * state.p2 + mix
+    p3 = keep * state.p3 + mix
+    q0, q1, q2, q3 = errors.bsm_flip_weights
+    state.p0 = q0 * p0 + q1 * p1 + q2 * p2 + q3 * p3
+    state.p1 = q0 * p1 + q1 * p0 + q2 * p3 + q3 * p2
+    state.p2 = q0 * p2 + q1 * p3 + q2 * p0 + q3 * p1
+    state.p3 = q0 * p3 + q1 * p2 + q2 * p1 + q3 * p0
+
+
+def swap_with_errors(
+    a: BellDiagonal, b: BellDiagonal, outcome: int, errors: OperationErrors
+) -> BellDiagonal:
+    """``swap`` by a noisy Bell-state measurement reporting ``outcome`` (uncorrected state).
+
+    Werner inputs w1, w2 give a Bell-diagonal (not Werner) output with
+    w = w1 w2 (1 - p_g): p_Phi+ = w (1 - p_m)^2 + (1 - w)/4, p_Psi+ = p_Phi- =
+    w p_m (1 - p_m) + (1 - w)/4, p_Psi- = w p_m^2 + (1 - w)/4 (see
+    ``formulas.noisy_swap_probabilities``).
+    """
+    out = swap(a, b, outcome)
+    apply_bell_measurement_errors(out, errors)
+    return out
+
+
+def swap_random_with_errors(
+    a: BellDiagonal, b: BellDiagonal, rng: np.random.Generator, errors: OperationErrors
+) -> tuple[int, BellDiagonal]:
+    """``swap_random`` with a noisy Bell-state measurement.
+
+    The true outcome is uniform (see ``swap_random``), so is one mixed with
+    a uniform outcome (gate error), and flipping bits of a uniform outcome
+    keeps it uniform: the reported outcome is drawn exactly as ``swap_random``
+    draws it.
+    """
+    outcome = int(rng.random() * 4.0)
+    return outcome, swap_with_errors(a, b, outcome, errors)
+
+
 def _twirl_to_werner(fidelity: float) -> BellDiagonal:
     rest = (1.0 - fidelity) / 3.0
     return BellDiagonal(fidelity, rest, rest, rest)
 
 
-def purify_bbpssw(a: BellDiagonal, b: BellDiagonal) -> tuple[float, BellDiagonal]:
+def _bilateral_cnot_with_errors(
+    a: tuple[float, float, float, float],
+    b: tuple[float, float, float, float],
+    errors: OperationErrors,
+) -> tuple[float, BellDiagonal]:
+    """Bilateral CNOT (a = source, b = target), noisy gates, noisy Z measurements of b.
+
+    A CNOT maps Bell indices (x1, z1), (x2, z2) to source (x1, z1 ^ z2) and
+    target (x1 ^ x2, z2); the target's two Z outcomes differ iff its x bit
+    is set.  Each side's CNOT is followed by depolarising of its two qubits
+    (one of each pair): with probability p_g a uniform Pauli on each, which
+    makes both pairs' indices uniform and independent, so the joint index
+    distribution Q becomes g Q + (1 - g)/16 with g = (1 - p_g)^2.  The
+    outcomes' parity is misreported with e = 2 p_m (1 - p_m).  Kept (reported
+    equal) weight of source index s: g [(1 - e) K_s + e M_s] + (1 - g)/8, K
+    from the x1 == x2 terms and M from the x1 != x2 terms; success
+    probability g [(1 - e) N + e (1 - N)] + (1 - g)/2 with N = sum K.
+    """
+    a0, a1, a2, a3 = a
+    b0, b1, b2, b3 = b
+    g = errors.gate_keep * errors.gate_keep
+    e = errors.parity_flip
+    same, differ = g * (1.0 - e), g * e
+    floor = 0.125 * (1.0 - g)
+    kept = (
+        same * (a0 * b0 + a2 * b2) + differ * (a0 * b1 + a2 * b3) + floor,
+        same * (a1 * b1 + a3 * b3) + differ * (a1 * b0 + a3 * b2) + floor,
+        same * (a0 * b2 + a2 * b0) + differ * (a0 * b3 + a2 * b1) + floor,
+        same * (a1 * b3 + a3 * b1) + differ * (a1 * b2 + a3 * b0) + floor,
+    )
+    n = kept[0] + kept[1] + kept[2] + kept[3]
+    if n <= 0.0:
+        return 0.0, BellDiagonal(0.25, 0.25, 0.25, 0.25)
+    inv = 1.0 / n
+    return n, BellDiagonal(kept[0] * inv, kept[1] * inv, kept[2] * inv, kept[3] * inv)
+
+
+def purify_bbpssw(
+    a: BellDiagonal, b: BellDiagonal, errors: OperationErrors | None = None
+) -> tuple[float, BellDiagonal]:
     """BBPSSW recurrence (Bennett et al., PRL 76, 722 (1996)) towards Phi+.
 
     Both inputs are twirled to Werner form around Phi+ (weight p0 kept), then
@@ -208,14 +302,22 @@ def purify_bbpssw(a: BellDiagonal, b: BellDiagonal) -> tuple[float, BellDiagonal
     The CNOTs map (x1, z1), (x2, z2) to source (x1, z1 ^ z2), target
     (x1 ^ x2, z2); agreement means x1 == x2 and the source is Phi+ iff also
     z1 == z2.  Returns (success probability, output Werner state).
+
+    With noisy ``errors`` the CNOTs and measurements follow
+    ``_bilateral_cnot_with_errors``; the output is twirled as before.
     """
     f1, f2 = a.p0, b.p0
     e1, e2 = (1.0 - f1) / 3.0, (1.0 - f2) / 3.0
+    if errors is not None and errors.noisy:
+        p, out = _bilateral_cnot_with_errors((f1, e1, e1, e1), (f2, e2, e2, e2), errors)
+        return p, _twirl_to_werner(out.p0)
     p_success = (f1 + e1) * (f2 + e2) + 4.0 * e1 * e2
     return p_success, _twirl_to_werner((f1 * f2 + e1 * e2) / p_success)
 
 
-def purify_dejmps(a: BellDiagonal, b: BellDiagonal) -> tuple[float, BellDiagonal]:
+def purify_dejmps(
+    a: BellDiagonal, b: BellDiagonal, errors: OperationErrors | None = None
+) -> tuple[float, BellDiagonal]:
     """DEJMPS recurrence (Deutsch et al., PRL 77, 2818 (1996)) on Bell-diagonal pairs.
 
     Side a applies Rx(pi/2) = exp(-i pi X / 4) and side b Rx(-pi/2) to both
@@ -229,9 +331,14 @@ def purify_dejmps(a: BellDiagonal, b: BellDiagonal) -> tuple[float, BellDiagonal
     N = (a0 + a3)(b0 + b3) + (a1 + a2)(b1 + b2) = success probability.
     N is 0 only when one input lies in {Phi+, Psi-} and the other in
     {Psi+, Phi-}; the output is then undefined and returned maximally mixed.
+
+    With noisy ``errors`` the (perfect) rotations permute the indices (0, 1,
+    2, 3) -> (0, 1, 3, 2) and the rest follows ``_bilateral_cnot_with_errors``.
     """
     a0, a1, a2, a3 = a.p0, a.p1, a.p2, a.p3
     b0, b1, b2, b3 = b.p0, b.p1, b.p2, b.p3
+    if errors is not None and errors.noisy:
+        return _bilateral_cnot_with_errors((a0, a1, a3, a2), (b0, b1, b3, b2), errors)
     n = (a0 + a3) * (b0 + b3) + (a1 + a2) * (b1 + b2)
     if n <= 0.0:
         return 0.0, BellDiagonal(0.25, 0.25, 0.25, 0.25)

@@ -20,6 +20,7 @@ from qstack.physics._validate import (
     check_probability,
 )
 from qstack.physics.bell import BellDiagonal
+from qstack.physics.errors import OperationErrors
 
 Matrix = npt.NDArray[np.complex128]
 
@@ -246,13 +247,8 @@ def partial_trace(rho: Matrix, keep: Sequence[int], n_qubits: int) -> Matrix:
     return result
 
 
-def bell_measure(rho4: Matrix, qubits: tuple[int, int], outcome: int) -> tuple[float, Matrix]:
-    """Project ``qubits`` (in that order) on beta_outcome.
-
-    Returns the probability and the normalised state of the other qubits
-    (increasing order).  Raises ValueError for a zero-probability outcome,
-    whose conditional state is undefined.
-    """
+def _bell_project(rho4: Matrix, qubits: tuple[int, int], outcome: int) -> Matrix:
+    """Unnormalised state of the other qubits after projecting ``qubits`` on beta_outcome."""
     n = rho4.shape[0].bit_length() - 1
     rest = [q for q in range(n) if q not in qubits]
     perm = [qubits[0], qubits[1], *rest]
@@ -261,6 +257,17 @@ def bell_measure(rho4: Matrix, qubits: tuple[int, int], outcome: int) -> tuple[f
     t = t.reshape(4, dim_rest, 4, dim_rest)
     v = BELL_VECTORS[check_index("outcome", outcome)]
     post: Matrix = np.einsum("i,irjs,j->rs", v.conj(), t, v)
+    return post
+
+
+def bell_measure(rho4: Matrix, qubits: tuple[int, int], outcome: int) -> tuple[float, Matrix]:
+    """Project ``qubits`` (in that order) on beta_outcome.
+
+    Returns the probability and the normalised state of the other qubits
+    (increasing order).  Raises ValueError for a zero-probability outcome,
+    whose conditional state is undefined.
+    """
+    post = _bell_project(rho4, qubits, outcome)
     probability = float(np.real(np.trace(post)))
     if probability <= 0.0:
         raise ValueError(f"outcome {outcome} has probability {probability!r}")
@@ -273,6 +280,63 @@ def swap(rho_a: Matrix, rho_b: Matrix, outcome: int) -> tuple[float, Matrix]:
     Returns the outcome probability and the state of (a1, b2) before correction.
     """
     return bell_measure(np.kron(rho_a, rho_b).astype(np.complex128), (1, 2), outcome)
+
+
+def swap_outcomes_with_errors(
+    rho_a: Matrix, rho_b: Matrix, errors: OperationErrors
+) -> list[Matrix]:
+    """Unnormalised (a1, b2) states filed under each reported outcome 0..3 of a noisy swap.
+
+    With probability 1 - p_g the measurement is ideal and true outcome m
+    leaves the unnormalised state P_m; with p_g both measured qubits are
+    maximally mixed first (the CNOT's depolarising channel commutes with the
+    H that follows), every true outcome has probability 1/4 and the outer
+    qubits keep Tr_(a2)(rho_a) (x) Tr_(b1)(rho_b).  Outcome r is reported for
+    true m with probability ``bsm_flip_weights[m ^ r]``.  Each state's trace
+    is the probability of reporting its outcome.
+    """
+    rho4 = np.kron(rho_a, rho_b).astype(np.complex128)
+    outer: Matrix = np.kron(partial_trace(rho_a, [0], 2), partial_trace(rho_b, [1], 2)).astype(
+        np.complex128
+    )
+    keep = errors.gate_keep
+    true_states = [
+        keep * _bell_project(rho4, (1, 2), m) + 0.25 * (1.0 - keep) * outer for m in range(4)
+    ]
+    reported: list[Matrix] = []
+    for r in range(4):
+        total: Matrix = np.zeros((4, 4), dtype=np.complex128)
+        for m, state in enumerate(true_states):
+            weight = errors.bsm_flip_weights[m ^ r]
+            if weight:
+                total += weight * state
+        reported.append(total)
+    return reported
+
+
+def swap_with_errors(
+    rho_a: Matrix, rho_b: Matrix, outcome: int, errors: OperationErrors
+) -> tuple[float, Matrix]:
+    """``swap`` by a Bell-state measurement with gate and measurement errors.
+
+    Returns the probability of reporting ``outcome`` and the (uncorrected)
+    state filed under it, see ``swap_outcomes_with_errors``.  Raises
+    ValueError for a zero-probability outcome.
+    """
+    total = swap_outcomes_with_errors(rho_a, rho_b, errors)[check_index("outcome", outcome)]
+    probability = float(np.real(np.trace(total)))
+    if probability <= 0.0:
+        raise ValueError(f"outcome {outcome} has probability {probability!r}")
+    return probability, total / probability
+
+
+def draw_joint_outcome(probabilities: Sequence[float], u: float) -> int:
+    """Joint outcome 2 * outcome_a + outcome_b for the uniform ``u`` (inverse CDF)."""
+    for j in range(3):
+        u -= probabilities[j]
+        if u < 0.0:
+            return j
+    return 3
 
 
 class DensityMatrixPair:
@@ -319,14 +383,7 @@ class DensityMatrixPair:
 
     def measure(self, basis_a: str, basis_b: str, rng: np.random.Generator) -> tuple[int, int]:
         """Sample a joint outcome (bit 0 = eigenvalue +1); the state is not updated."""
-        probs = self.measurement_probabilities(basis_a, basis_b)
-        u = rng.random()
-        joint = 3
-        for j in range(3):
-            u -= probs[j]
-            if u < 0.0:
-                joint = j
-                break
+        joint = draw_joint_outcome(self.measurement_probabilities(basis_a, basis_b), rng.random())
         return joint >> 1, joint & 1
 
     def apply_kraus(self, kraus_ops: Sequence[Matrix], side: int) -> None:
