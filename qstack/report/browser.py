@@ -183,9 +183,11 @@ class Chromium:
             "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
         )
         painted = time.perf_counter() - started
-        return PageLoad(loaded, painted, self._errors())
+        return PageLoad(loaded, painted, self.errors())
 
-    def _errors(self) -> list[str]:
+    def errors(self) -> list[str]:
+        """Errors the page reported since it was opened (exceptions, console
+        errors, log errors), as far as the browser has told so far."""
         errors = []
         for event in self._events:
             method, params = event.get("method"), event.get("params", {})

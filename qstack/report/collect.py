@@ -55,6 +55,7 @@ class RequestTrace:
     reason: str | None = None
     detail: str | None = None
     app_messages: int = 0
+    app_last_ps: int | None = None
     _one_end: dict[str, tuple[int, float | None]] = field(default_factory=dict)
 
     def net_ok(self, line: TraceLine) -> None:
@@ -71,6 +72,15 @@ class RequestTrace:
         self.delivered_ps.append(line.time_ps)
         self.latency_ps.append(max(line.time_ps, first_time) - self.start_ps)
         self.fidelity.append(float("nan") if at_src is None else float(at_src))
+
+    @property
+    def session_end_ps(self) -> int | None:
+        """When the request ended: its last NET_DONE / NET_ERROR, or the last
+        application message of its session if that came later (QKD's
+        post-processing, a teleportation's correction bits)."""
+        if self.end_ps is None:
+            return None
+        return max(self.end_ps, self.app_last_ps or 0)
 
     def ended(self, line: TraceLine, outcome: str) -> None:
         """NET_DONE or NET_ERROR at one end: the request ends at the last one."""
@@ -189,6 +199,7 @@ class TraceFacts:
         sent = line.direction == "send"
         if line.layer == "app":
             request.app_messages += 1
+            request.app_last_ps = line.time_ps
         elif kind == "NET_OK":
             request.net_ok(line)
         elif kind == "NET_DONE":

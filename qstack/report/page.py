@@ -218,7 +218,7 @@ def _request_table(view: RequestView) -> str:
         rows.append(f'<tr><th>end (trace)</th><td colspan="2">{esc(outcome)}{why}</td></tr>')
     if trace is not None and trace.path:
         rows.append(f'<tr><th>path</th><td colspan="2">{esc(" → ".join(trace.path))}</td></tr>')
-    traced = _traced_figures(trace)
+    traced = traced_figures(trace)
     reported = {
         "pairs delivered": None if summary is None else float(summary.delivered),
         "mean fidelity": None if summary is None else summary.fidelity_mean,
@@ -237,11 +237,13 @@ def _request_table(view: RequestView) -> str:
     return f'<table class="figures">{"".join(rows)}</table>'
 
 
-def _traced_figures(trace: RequestTrace | None) -> dict[str, float | None]:
+def traced_figures(trace: RequestTrace | None) -> dict[str, float | None]:
+    """The run report's request figures, worked out from the trace alone
+    (the page shows both, so that any difference is seen)."""
     if trace is None or not trace.delivered_ps:
         return {}
     delivered = len(trace.delivered_ps)
-    end = trace.end_ps if trace.end_ps is not None else trace.delivered_ps[-1]
+    end = trace.session_end_ps if trace.session_end_ps is not None else trace.delivered_ps[-1]
     active_s = (end - trace.start_ps) / 1e12
     fidelity = np.asarray(trace.fidelity)
     return {

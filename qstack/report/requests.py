@@ -106,7 +106,7 @@ class _Axis:
 def timeline_svg(trace: RequestTrace, last_ps: int) -> str:
     """Lanes over the request's life: the circuit (setting up, active, its
     end), pairs delivered at both ends, swaps, discarded segments."""
-    end_ps = trace.end_ps if trace.end_ps is not None else last_ps
+    end_ps = trace.session_end_ps if trace.session_end_ps is not None else last_ps
     start, end = trace.start_ps / PS_PER_S, max(end_ps, trace.start_ps + 1) / PS_PER_S
     lanes: list[tuple[str, NDArray[np.float64]]] = [("pairs", _seconds(trace.delivered_ps))]
     for name, events in (
