@@ -29,7 +29,7 @@ from qstack.report.svg import (
 PS_PER_S = 1e12
 WIDTH = 760
 LANE = 26
-LEFT = 120
+LEFT = 150
 RIGHT = 20
 #: Above this many events a lane shows counts per bin instead of one tick each.
 TICKS = 300
@@ -170,8 +170,9 @@ def _circuit(trace: RequestTrace, x: _Axis) -> list[str]:
     at = x(x.end)
     anchor = "end" if at > WIDTH / 2 else "start"
     out.append(
-        f'<path class="end {css}" d="M{px(at)},20 l6,8 l-6,8 l-6,-8 z"><title>{esc(text)}</title>'
-        f'</path><text class="end-text {css}" x="{px(at)}" y="16" text-anchor="{anchor}">'
+        f'<path class="end-mark {css}" d="M{px(at)},20 l6,8 l-6,8 l-6,-8 z">'
+        f'<title>{esc(text)}</title></path>'
+        f'<text class="end-text {css}" x="{px(at)}" y="16" text-anchor="{anchor}">'
         f"{esc(text[:110])}</text>"
     )
     return out

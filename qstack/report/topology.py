@@ -13,6 +13,7 @@ from qstack.report.svg import esc, fmt, px, svg
 
 WIDTH = 760
 HEIGHT = 420
+MIN_HEIGHT = 170
 MARGIN = 56
 #: Above this many nodes, names are in tooltips only.
 LABELLED_NODES = 60
@@ -38,8 +39,9 @@ def layout(
     links: Iterable[tuple[str, str]],
     positions: Mapping[str, tuple[float, float]],
     seed: int,
-) -> dict[str, tuple[float, float]]:
-    """Positions in the drawing's pixels: the given ones where every node has
+) -> tuple[dict[str, tuple[float, float]], int]:
+    """Positions in the drawing's pixels, and the drawing's height (a flat
+    network gets a flat drawing): the given positions where every node has
     one, else a spring layout seeded by ``seed`` (given ones held fixed)."""
     graph = nx.Graph()
     graph.add_nodes_from(nodes)
@@ -55,15 +57,17 @@ def layout(
     span_x = (max(xs) - min(xs)) or 1.0
     span_y = (max(ys) - min(ys)) or 1.0
     scale = min((WIDTH - 2 * MARGIN) / span_x, (HEIGHT - 2 * MARGIN) / span_y)
+    height = int(min(HEIGHT, max(MIN_HEIGHT, scale * (max(ys) - min(ys)) + 2 * MARGIN)))
     off_x = (WIDTH - scale * (max(xs) - min(xs))) / 2
-    off_y = (HEIGHT - scale * (max(ys) - min(ys))) / 2
-    return {
+    off_y = (height - scale * (max(ys) - min(ys))) / 2
+    placed = {
         name: (
             off_x + (known[name][0] - min(xs)) * scale,
             off_y + (max(ys) - known[name][1]) * scale,
         )
         for name in nodes
     }
+    return placed, height
 
 
 def _colour(fraction: float) -> str:
@@ -113,7 +117,7 @@ def topology_svg(
     faults: Sequence[tuple[int, Mapping[str, Any]]] = (),
 ) -> str:
     """The topology as an SVG element."""
-    at = layout(nodes, [(link.a, link.b) for link in links], positions, seed)
+    at, height = layout(nodes, [(link.a, link.b) for link in links], positions, seed)
     node_faults, link_faults = _fault_notes(faults)
     most = max((link.successes or 0 for link in links), default=0) or 1
     body: list[str] = []
@@ -121,7 +125,7 @@ def topology_svg(
         (x1, y1), (x2, y2) = at[link.a], at[link.b]
         ends = f'x1="{px(x1)}" y1="{px(y1)}" x2="{px(x2)}" y2="{px(y2)}"'
         title = _link_title(link)
-        cut = link_faults.get(tuple(sorted((link.a, link.b))), [])  # type: ignore[arg-type]
+        cut = link_faults.get((min(link.a, link.b), max(link.a, link.b)), [])
         if cut:
             title += "; " + "; ".join(cut)
         if link.successes is None:
@@ -153,12 +157,12 @@ def topology_svg(
         if labelled:
             body.append(f'<text class="nl" x="{px(x)}" y="{px(y + 24)}">{esc(name)}</text>')
         body.append("</g>")
-    body += _legend(most, any(link.successes is None for link in links))
-    return svg(body, WIDTH, HEIGHT, "topology")
+    body += _legend(most, any(link.successes is None for link in links), height)
+    return svg(body, WIDTH, height, "topology")
 
 
-def _legend(most: int, unknown: bool) -> list[str]:
-    y = HEIGHT - 14
+def _legend(most: int, unknown: bool, height: int) -> list[str]:
+    y = height - 14
     out = [
         '<defs><linearGradient id="use-ramp">'
         f'<stop offset="0" stop-color="{_colour(0)}"/><stop offset="1" stop-color="{_colour(1)}"/>'
