@@ -73,7 +73,7 @@ def _scenario_sources(path: str, seed: int | None, sources: Sources) -> Sources:
     tracer = MemoryTracer()
     try:
         scenario = load_scenario(path)
-        report = run_network(Network(scenario, seed, tracer))
+        report = run_network(Network(scenario, seed=seed, tracer=tracer))
     except (ScenarioError, TopologyError) as error:
         raise ReportError(str(error)) from None
     lines: list[TraceLine] = lines_from_records(tracer.records)

@@ -49,6 +49,7 @@ class RequestTrace:
     swaps_ps: array[int] = field(default_factory=lambda: array("q"))
     swap_records_ps: array[int] = field(default_factory=lambda: array("q"))
     discards_ps: array[int] = field(default_factory=lambda: array("q"))
+    discard_notices_ps: array[int] = field(default_factory=lambda: array("q"))
     purified: Counter[bool] = field(default_factory=Counter)
     end_ps: int | None = None
     outcome: str | None = None
@@ -214,8 +215,10 @@ class TraceFacts:
             request.swap_records_ps.append(line.time_ps)
         elif kind == "SWAP":
             request.swaps_ps.append(line.time_ps)
-        elif (kind == "SEGMENT_DISCARDED" and sent) or kind == "DISCARD":
+        elif kind == "DISCARD":
             request.discards_ps.append(line.time_ps)
+        elif kind == "SEGMENT_DISCARDED" and sent:
+            request.discard_notices_ps.append(line.time_ps)
         elif (kind == "PURIFY_OUTCOME" and sent) or kind == "PURIFY":
             request.purified[bool(getattr(message, "success", False))] += 1
         elif kind == "TEARDOWN" and sent and not getattr(message, "completed", True):

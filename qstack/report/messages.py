@@ -53,7 +53,7 @@ def counts_over_time(facts: TraceFacts) -> str:
     totals = [
         sum(histogram.counts.get(layer, [0] * used)[i] for layer in layers) for i in range(used)
     ]
-    frame = Frame(0, used * width_s, 0, max(max(totals), 1), width=760, height=220)
+    frame = Frame(0, used * width_s, 0, max(max(totals), 1), width=760, height=220, counts=True)
     body = frame.axes(
         f"trace lines per {fmt(width_s)} s, by layer ({facts.lines:,} in all)",
         "simulated time (s)",

@@ -218,6 +218,12 @@ def _request_table(view: RequestView) -> str:
         rows.append(f'<tr><th>end (trace)</th><td colspan="2">{esc(outcome)}{why}</td></tr>')
     if trace is not None and trace.path:
         rows.append(f'<tr><th>path</th><td colspan="2">{esc(" → ".join(trace.path))}</td></tr>')
+    if trace is not None and trace.purified:
+        kept, failed = trace.purified[True], trace.purified[False]
+        rows.append(
+            f'<tr><th>purification</th><td colspan="2">{kept:,} rounds kept a pair, '
+            f"{failed:,} failed</td></tr>"
+        )
     traced = traced_figures(trace)
     reported = {
         "pairs delivered": None if summary is None else float(summary.delivered),

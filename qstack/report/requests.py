@@ -111,8 +111,9 @@ def timeline_svg(trace: RequestTrace, last_ps: int) -> str:
     lanes: list[tuple[str, NDArray[np.float64]]] = [("pairs", _seconds(trace.delivered_ps))]
     for name, events in (
         ("swaps", trace.swaps_ps),
-        ("swap records sent", trace.swap_records_ps),
-        ("discarded", trace.discards_ps),
+        ("swap records", trace.swap_records_ps),
+        ("discards", trace.discards_ps),
+        ("discard notices", trace.discard_notices_ps),
     ):
         if events:
             lanes.append((name, _seconds(events)))
@@ -171,7 +172,7 @@ def _circuit(trace: RequestTrace, x: _Axis) -> list[str]:
     anchor = "end" if at > WIDTH / 2 else "start"
     out.append(
         f'<path class="end-mark {css}" d="M{px(at)},20 l6,8 l-6,8 l-6,-8 z">'
-        f'<title>{esc(text)}</title></path>'
+        f"<title>{esc(text)}</title></path>"
         f'<text class="end-text {css}" x="{px(at)}" y="16" text-anchor="{anchor}">'
         f"{esc(text[:110])}</text>"
     )

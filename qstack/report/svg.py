@@ -57,11 +57,12 @@ def px(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values covering [low, high]."""
+def nice_ticks(low: float, high: float, count: int = 5, least: float = 0.0) -> list[float]:
+    """Round tick values covering [low, high], at least ``least`` apart
+    (1 for counts)."""
     if not math.isfinite(low) or not math.isfinite(high) or high <= low:
         return [low]
-    raw = (high - low) / max(count, 1)
+    raw = max((high - low) / max(count, 1), least)
     step = 10 ** math.floor(math.log10(raw))
     for factor in (1, 2, 5, 10):
         if raw <= factor * step:
@@ -86,6 +87,8 @@ class Frame:
     ymax: float
     width: int = WIDTH
     height: int = HEIGHT
+    counts: bool = False
+    """Whether the y axis counts things (whole ticks only)."""
 
     def x(self, value: float) -> float:
         span = self.xmax - self.xmin or 1.0
@@ -111,7 +114,7 @@ class Frame:
             x = px(self.x(tick))
             out.append(f'<line class="tick" x1="{x}" y1="{bottom}" x2="{x}" y2="{bottom + 4}"/>')
             out.append(f'<text class="tl" x="{x}" y="{bottom + 15}">{label}</text>')
-        ticks = nice_ticks(self.ymin, self.ymax, 4)
+        ticks = nice_ticks(self.ymin, self.ymax, 4, 1.0 if self.counts else 0.0)
         for tick, label in zip(ticks, tick_labels(ticks), strict=True):
             y = px(self.y(tick))
             out.append(f'<line class="grid" x1="{left}" y1="{y}" x2="{right}" y2="{y}"/>')
@@ -161,7 +164,7 @@ def histogram(
         pad = 1e-6 * max(abs(high), 1.0)
         low, high = low - pad, high + pad
     counts, edges = np.histogram(finite, bins=bins, range=(low, high))
-    frame = Frame(low, high, 0, max(int(counts.max()), 1))
+    frame = Frame(low, high, 0, max(int(counts.max()), 1), counts=True)
     body = frame.axes(title, xlabel, "count")
     for count, left, right in zip(counts, edges[:-1], edges[1:], strict=True):
         if count:

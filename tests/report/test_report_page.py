@@ -270,6 +270,7 @@ def test_a_newer_run_report_is_read(
         (["{trace}", "-o", "{trace}"], "would overwrite an input"),
         (["{trace}", "--first-pairs", "0"], "--first-pairs = 0: must be >= 1"),
         (["{scenario}", "--seed", "-1"], "--seed = -1"),
+        (["{bad_trace}"], "bad.jsonl: line 2: not JSON"),
         ([], "required"),
     ],
 )
@@ -282,12 +283,21 @@ def test_bad_input_exits_2_with_one_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    names = {"scenario": str(ajb.scenario), "run_json": str(ajb.run_json), "trace": str(ajb.trace)}
+    bad_trace = tmp_path / "bad.jsonl"
+    first, second, *_ = ajb.trace.read_text(encoding="utf-8").splitlines()
+    bad_trace.write_text(f"{first}\n{second[:20]}\n{first}\n", encoding="utf-8")
+    names = {
+        "scenario": str(ajb.scenario),
+        "run_json": str(ajb.run_json),
+        "trace": str(ajb.trace),
+        "bad_trace": str(bad_trace),
+    }
     assert report_command([arg.format(**names) for arg in argv]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.startswith("qstack report: ")
     assert problem in captured.err and len(captured.err.splitlines()) == 1
     assert "Traceback" not in captured.err
+    assert not list(tmp_path.glob("*.html"))
 
 
 def test_counts_over_time_keep_every_line_in_a_bounded_histogram() -> None:
