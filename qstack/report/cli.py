@@ -7,28 +7,18 @@ import sys
 import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from qstack.report.page import Sources, build_page
 from qstack.report.sequence import FIRST_PAIRS, MAX_ROWS
 from qstack.report.summary import ReportError, read_summary, scenario_facts, summary_of
 from qstack.tracing import TraceError, TraceLine, iter_trace, lines_from_records
-from qstack.tracing.cli import SCENARIO_SUFFIXES, TRACE_SUFFIXES
+from qstack.tracing.cli import SCENARIO_SUFFIXES, TRACE_SUFFIXES, CommandParser, UsageError
 
 EXIT_BAD_INPUT = 2
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CommandParser(
         prog="qstack report",
         description="One self-contained HTML page showing a run: topology, each request's "
         "timeline and distributions, the message sequence chart, the state machines. "
@@ -139,7 +129,7 @@ def report_command(argv: Sequence[str]) -> int:
             raise ReportError(f"-o = {str(output)!r}: {error.strerror or error}") from None
     except SystemExit as stop:  # --help
         return stop.code if isinstance(stop.code, int) else 0
-    except (_UsageError, ReportError, TraceError) as error:
+    except (UsageError, ReportError, TraceError) as error:
         print(f"qstack report: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     for warning in sources.warnings:

@@ -30,17 +30,20 @@ TRACE_SUFFIXES = (".jsonl", ".ndjson")
 T = TypeVar("T")
 
 
-class _UsageError(Exception):
-    pass
+class UsageError(Exception):
+    """A command line argparse refused (its message says why)."""
 
 
-class _Parser(argparse.ArgumentParser):
+class CommandParser(argparse.ArgumentParser):
+    """An argument parser that raises :class:`UsageError` instead of
+    printing usage and exiting, so a command prints one line and exits 2."""
+
     def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
+        raise UsageError(message)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CommandParser(
         prog="qstack trace",
         description="Show a message trace (a .jsonl file, or a scenario run now) "
         "as aligned text or a Mermaid sequence diagram. Times are in seconds.",
@@ -156,7 +159,7 @@ def trace_command(argv: Sequence[str]) -> int:
             write_text(rows or iter(()), sys.stdout)
     except SystemExit as stop:  # --help
         return stop.code if isinstance(stop.code, int) else 0
-    except (_UsageError, TraceError) as error:
+    except (UsageError, TraceError) as error:
         print(f"qstack trace: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if size > MERMAID_MAX_TEXT:
