@@ -55,7 +55,6 @@ class RequestTrace:
     outcome: str | None = None
     reason: str | None = None
     detail: str | None = None
-    app_messages: int = 0
     app_last_ps: int | None = None
     _one_end: dict[str, tuple[int, float | None]] = field(default_factory=dict)
 
@@ -143,7 +142,6 @@ class TraceFacts:
         self.faults: list[tuple[int, dict[str, Any]]] = []
         self.transitions: Counter[tuple[str, str, str, str]] = Counter()
         self.kinds: Counter[tuple[str, str, str]] = Counter()
-        self.channels: Counter[tuple[str, str, str]] = Counter()
         self.over_time = TimeHistogram()
         self._tracker = RequestTracker()
 
@@ -160,8 +158,6 @@ class TraceFacts:
             self.nodes.setdefault(line.peer, None)
         self.kinds[(line.layer, line.kind, line.direction)] += 1
         self.over_time.add(line.layer, line.time_ps)
-        if line.direction == "send" and line.peer is not None:
-            self.channels[(line.node, line.peer, line.layer)] += 1
         owner = self._tracker.owner(line)
         kind = line.kind
         if kind == "NET_CREATE" and line.direction == "down" and isinstance(owner, str):
@@ -199,7 +195,6 @@ class TraceFacts:
         kind, message = line.kind, line.message
         sent = line.direction == "send"
         if line.layer == "app":
-            request.app_messages += 1
             request.app_last_ps = line.time_ps
         elif kind == "NET_OK":
             request.net_ok(line)

@@ -13,7 +13,6 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -186,8 +185,3 @@ def _positions(
             for i, name in enumerate(names)
         }, "ring"
     return {}, "seeded"
-
-
-def lenient(value: Any) -> float | None:
-    """A finite float, or None."""
-    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None

@@ -15,7 +15,7 @@ trace of any size is read in flat memory:
 :func:`trace_command` is the command line behind ``qstack trace``.
 """
 
-from qstack.tracing.cli import trace_command, trace_lines, trace_source
+from qstack.tracing.cli import trace_command, trace_source
 from qstack.tracing.match import Delivery, Item, Lost, Note, match_messages
 from qstack.tracing.reader import (
     OtherMessage,
@@ -75,7 +75,6 @@ __all__ = [
     "seconds",
     "short_seconds",
     "trace_command",
-    "trace_lines",
     "trace_source",
     "write_mermaid",
     "write_text",

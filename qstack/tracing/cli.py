@@ -99,11 +99,6 @@ def trace_source(
     return lines_from_records(tracer.records)
 
 
-def trace_lines(path: str, seed: int | None = None) -> list[TraceLine]:
-    """Every line of :func:`trace_source` in a list."""
-    return list(trace_source(path, seed))
-
-
 class _Nodes:
     """Passes lines on and remembers every node they name."""
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -28,7 +28,6 @@ from qstack.sim.trace import TraceRecord
 #: ``event``: something a layer did on its own (a swap, a transition), not a
 #: message between layers or nodes.
 TraceDirection = Literal["up", "down", "send", "recv", "event"]
-DIRECTIONS: tuple[str, ...] = get_args(TraceDirection)
 #: Longest line read (a QKD_BASES line carries one letter per pair).
 MAX_LINE_BYTES = 64 * 2**20
 #: Deepest JSON nesting accepted (a record nests three levels at most).
