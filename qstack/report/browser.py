@@ -91,9 +91,17 @@ class Chromium:
         self._buffer = b""
         self._next_id = 0
         self._events: list[dict[str, Any]] = []
+        self._session: str | None = None
+        try:
+            self._open_tab(width, height)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_tab(self, width: int, height: int) -> None:
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         attached = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})
-        self._session: str | None = attached["sessionId"]
+        self._session = attached["sessionId"]
         for domain in ("Page", "Runtime", "Log"):
             self.call(f"{domain}.enable")
         self.call(
@@ -129,7 +137,7 @@ class Chromium:
     def _send(self, method: str, params: dict[str, Any] | None) -> int:
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
-        if getattr(self, "_session", None) is not None and not method.startswith("Target."):
+        if self._session is not None and not method.startswith("Target."):
             message["sessionId"] = self._session
         os.write(self._write, json.dumps(message).encode() + b"\0")
         return self._next_id

@@ -143,7 +143,11 @@ def _topology_section(
     links = _link_uses(facts, sources, provenance)
     nodes = list(dict.fromkeys([*nodes, *(n for link in links for n in (link.a, link.b))]))
     positions = scenario.positions if scenario is not None else {}
-    seed = scenario.seed if scenario is not None else 0
+    summary = sources.summary
+    if scenario is not None:
+        seed = scenario.seed
+    else:
+        seed = summary.seed if summary is not None and summary.seed is not None else 0
     layout = (
         scenario.layout if scenario is not None and positions else f"spring layout, seed {seed}"
     )
