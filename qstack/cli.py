@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import TextIO
 
-from qstack.diagrams import LAYER_TABLES, layer_diagram
+from qstack.diagrams import LAYER_TABLES, DiagramError, layer_diagram, raw_diagram
 from qstack.network import Network, TopologyError
 from qstack.reports import RunReport
 from qstack.runner import Progress, run_network
@@ -36,8 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     diagram = commands.add_parser("diagram", help="draw a layer's state machines")
     diagram.add_argument("layer", choices=sorted(LAYER_TABLES))
     diagram.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
+    diagram.add_argument("--raw", action="store_true", help="one graph, nothing around it")
+    diagram.add_argument("--lifecycle", metavar="NAME", help="only this lifecycle (e.g. request)")
     for name, text in (
         ("trace", "render a run's message trace as a sequence chart (see: qstack trace -h)"),
+        ("report", "one self-contained HTML page showing a run (see: qstack report -h)"),
         ("conform", "check a layer implementation against its contract (qstack conform -h)"),
     ):
         sub = commands.add_parser(name, help=text, add_help=False)
@@ -134,12 +137,21 @@ def _main(argv: Sequence[str] | None) -> int:
         print(DEFAULT_SCENARIO_TOML.rstrip("\n"))
         return 0
     if args.command == "diagram":
-        print(layer_diagram(args.layer, args.format), end="")
+        draw = raw_diagram if args.raw else layer_diagram
+        try:
+            print(draw(args.layer, args.format, args.lifecycle), end="")
+        except DiagramError as error:
+            print(f"qstack diagram: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         return 0
     if args.command == "trace":
         from qstack.tracing import trace_command
 
         return trace_command(args.rest)
+    if args.command == "report":
+        from qstack.report import report_command
+
+        return report_command(args.rest)
     if args.command == "conform":
         from qstack.conformance.cli import conform_command
 
