@@ -9,12 +9,14 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import TextIO
 
+from qstack import __version__
+from qstack.api import TraceTarget, run
 from qstack.diagrams import LAYER_TABLES, DiagramError, layer_diagram, raw_diagram
-from qstack.network import Network, TopologyError
+from qstack.network import TopologyError
+from qstack.registry import PluginLoadError, Registry, load_object
 from qstack.reports import RunReport
-from qstack.runner import Progress, run_network
+from qstack.runner import Progress
 from qstack.scenario import DEFAULT_SCENARIO_TOML, ScenarioError, default_scenario, load_scenario
-from qstack.sim.trace import JsonLinesTracer
 
 EXIT_BAD_INPUT = 2
 
@@ -26,26 +28,57 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qstack", description="Build, run and conformance-test quantum-network stacks."
     )
+    parser.add_argument("--version", action="version", version=f"qstack {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a scenario file (or the built-in default)")
     run.add_argument("file", nargs="?", help="scenario (.toml or .json); default: built-in")
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
-    run.add_argument("--trace", metavar="FILE", help="write the message trace as JSON lines")
+    run.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="write the message trace as JSON lines ('-': standard output; the report "
+        "then goes to standard error)",
+    )
+    run.add_argument(
+        "--plugin",
+        metavar="MODULE:CLASS",
+        action="append",
+        default=[],
+        help="make a plug-in class available to this run under the kind and name it "
+        "declares (repeatable; the current directory is importable)",
+    )
     commands.add_parser("default", help="print the built-in scenario as TOML")
     diagram = commands.add_parser("diagram", help="draw a layer's state machines")
     diagram.add_argument("layer", choices=sorted(LAYER_TABLES))
     diagram.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
     diagram.add_argument("--raw", action="store_true", help="one graph, nothing around it")
     diagram.add_argument("--lifecycle", metavar="NAME", help="only this lifecycle (e.g. request)")
-    for name, text in (
-        ("trace", "render a run's message trace as a sequence chart (see: qstack trace -h)"),
-        ("report", "one self-contained HTML page showing a run (see: qstack report -h)"),
-        ("conform", "check a layer implementation against its contract (qstack conform -h)"),
-    ):
-        sub = commands.add_parser(name, help=text, add_help=False)
-        sub.add_argument("rest", nargs=argparse.REMAINDER)
+    for name, text in DELEGATED.items():
+        commands.add_parser(name, help=text, add_help=False)
     return parser
+
+
+#: Subcommands with parsers of their own, and what ``qstack -h`` says of them.
+DELEGATED = {
+    "trace": "render a run's message trace as a sequence chart (see: qstack trace -h)",
+    "report": "one self-contained HTML page showing a run (see: qstack report -h)",
+    "conform": "check a layer implementation against its contract (qstack conform -h)",
+}
+
+
+def _delegate(command: str, argv: list[str]) -> int:
+    if command == "trace":
+        from qstack.tracing import trace_command
+
+        return trace_command(argv)
+    if command == "report":
+        from qstack.report import report_command
+
+        return report_command(argv)
+    from qstack.conformance.cli import conform_command
+
+    return conform_command(argv)
 
 
 def _progress_printer(stream: TextIO) -> Progress:
@@ -93,32 +126,53 @@ def format_report(report: RunReport) -> str:
     return "\n".join(lines)
 
 
+def _registry(plugins: list[str]) -> Registry:
+    """The run's registry: the built-ins and each ``--plugin`` class."""
+    registry = Registry.with_defaults()
+    if plugins and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # like `python -m`: modules of the current directory
+    for spec in plugins:
+        try:
+            registry.register_class(load_object(spec))
+        except (PluginLoadError, ValueError) as error:
+            raise ScenarioError(f"--plugin = {spec!r}: {error}") from None
+    return registry
+
+
 def _run(args: argparse.Namespace) -> int:
+    out = sys.stderr if args.trace == "-" else sys.stdout
     try:
         scenario = default_scenario() if args.file is None else load_scenario(args.file)
         if args.seed is not None and args.seed < 0:
             raise ScenarioError(f"--seed = {args.seed}: must be >= 0")
+        registry = _registry(args.plugin)
         with ExitStack() as stack:
-            tracer = None
-            if args.trace:
+            trace: TraceTarget | None = None
+            if args.trace == "-":
+                trace = sys.stdout
+            elif args.trace:
                 try:
-                    trace_file = stack.enter_context(open(args.trace, "w", encoding="utf-8"))
+                    trace = stack.enter_context(open(args.trace, "w", encoding="utf-8"))
                 except OSError as error:
                     raise ScenarioError(f"--trace = {args.trace!r}: {error.strerror}") from None
-                tracer = JsonLinesTracer(trace_file)
-            network = Network(scenario, args.seed, tracer)
             # A redrawn line is for a person watching, never for a log file.
             show_progress = sys.stderr.isatty()
-            report = run_network(network, _progress_printer(sys.stderr) if show_progress else None)
-    except (ScenarioError, TopologyError) as error:
+            report = run(
+                scenario,
+                seed=args.seed,
+                registry=registry,
+                trace=trace,
+                progress=_progress_printer(sys.stderr) if show_progress else None,
+            )
+    except (ScenarioError, TopologyError, PluginLoadError) as error:
         print(f"qstack: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if show_progress and report.wall_time_s >= PROGRESS_AFTER_S:
         sys.stderr.write("\n")
     if args.json:
-        print(report.model_dump_json())
+        print(report.model_dump_json(), file=out)
     else:
-        print(format_report(report))
+        print(format_report(report), file=out)
     return 0
 
 
@@ -132,7 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in DELEGATED:
+        return _delegate(arguments[0], arguments[1:])
+    args = _parser().parse_args(arguments)
     if args.command == "default":
         print(DEFAULT_SCENARIO_TOML.rstrip("\n"))
         return 0
@@ -144,18 +201,6 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"qstack diagram: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
         return 0
-    if args.command == "trace":
-        from qstack.tracing import trace_command
-
-        return trace_command(args.rest)
-    if args.command == "report":
-        from qstack.report import report_command
-
-        return report_command(args.rest)
-    if args.command == "conform":
-        from qstack.conformance.cli import conform_command
-
-        return conform_command(args.rest)
     return _run(args)
 
 

@@ -222,10 +222,12 @@ class Registry:
             )
         table[name] = factory
 
-    def register_class(self, factory: Factory) -> tuple[str, str]:
+    def register_class(self, factory: object) -> tuple[str, str]:
         """Register a plug-in class under the kind and name it declares
         (see :func:`plugin_identity`); returns them."""
         kind, name = plugin_identity(factory)
+        if not callable(factory):
+            raise TypeError(f"{_describe(factory)} is not a class")
         self.register(kind, name, factory)
         return kind, name
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import IO, Any, Literal, Protocol
+from typing import IO, Any, Literal, Protocol, runtime_checkable
 
 from qstack.messages import Message
 
@@ -38,6 +38,7 @@ class TraceRecord:
         }
 
 
+@runtime_checkable
 class Tracer(Protocol):
     """Receives every traced message of a run, in time order."""
 
