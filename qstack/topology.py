@@ -4,7 +4,10 @@ These are plain functions returning node names and edges with lengths, so the
 scenario loader (``[topology]`` in a scenario file) and the benchmarks (large
 Waxman networks) build networks the same way, without a Scenario in between.
 Validation with user-facing messages is the loader's job; the functions here
-only refuse arguments that would make no network at all.
+only refuse arguments that would make no network at all. This module knows
+nothing of scenarios: :func:`generate` takes anything shaped like a
+``[topology]`` table (:class:`TopologyShape`), so the loader imports this
+module and never the other way round.
 """
 
 from __future__ import annotations
@@ -15,12 +18,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import networkx as nx
-
-if TYPE_CHECKING:  # the loader imports this module, not the other way round
-    from qstack.scenario import TopologySpec
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -29,6 +29,7 @@ __all__ = [
     "Edge",
     "GeneratedTopology",
     "TopologyError",
+    "TopologyShape",
     "chain",
     "generate",
     "grid",
@@ -42,6 +43,7 @@ DEFAULT_PREFIX = "n"
 #: networkx.waxman_graph defaults (Waxman 1988: p = beta * exp(-d / (alpha * L))).
 WAXMAN_ALPHA = 0.1
 WAXMAN_BETA = 0.4
+_TOO_DEEP = "nested too deeply to read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,36 @@ class GeneratedTopology:
         g.add_nodes_from(self.nodes)
         g.add_edges_from((e.a, e.b, {"length_km": e.length_km}) for e in self.edges)
         return g
+
+
+class TopologyShape(Protocol):
+    """What :func:`generate` reads: the shape fields of a ``[topology]`` table.
+
+    ``qstack.scenario.TopologySpec`` has this shape; None means "not given".
+    """
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def nodes(self) -> int | None: ...
+    @property
+    def rows(self) -> int | None: ...
+    @property
+    def cols(self) -> int | None: ...
+    @property
+    def spacing_km(self) -> float | None: ...
+    @property
+    def area_km(self) -> float | None: ...
+    @property
+    def alpha(self) -> float | None: ...
+    @property
+    def beta(self) -> float | None: ...
+    @property
+    def seed(self) -> int | None: ...
+    @property
+    def path(self) -> str | None: ...
+    @property
+    def prefix(self) -> str | None: ...
 
 
 class TopologyError(ValueError):
@@ -281,6 +313,8 @@ def _read_gml(file: str, text: str) -> GeneratedTopology:
     """GML: a node's ``label`` is its name, or its ``id`` when it has no label."""
     try:
         g = nx.parse_gml(text, label="id")
+    except RecursionError:
+        raise TopologyError(file, f"GML error: {_TOO_DEEP}") from None
     except (nx.NetworkXError, ValueError) as exc:
         raise TopologyError(file, f"GML error: {exc}") from None
     ids: dict[object, object] = {}
@@ -301,6 +335,10 @@ def _read_node_link(file: str, text: str) -> GeneratedTopology:
         raise TopologyError(
             file, f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise TopologyError(file, f"JSON error: {_TOO_DEEP}") from None
+    except ValueError:  # int() refusing more than sys.get_int_max_str_digits() digits
+        raise TopologyError(file, "JSON error: an integer has more than 4300 digits") from None
     if not isinstance(data, dict):
         raise TopologyError(file, "node-link JSON must be an object with 'nodes' and 'edges'")
     key = "edges" if "edges" in data else "links"
@@ -353,7 +391,7 @@ def read_graph_file(path: str | os.PathLike[str], label: str | None = None) -> G
 
 
 def generate(
-    spec: TopologySpec, seed: int = 0, base_dir: str | os.PathLike[str] | None = None
+    spec: TopologyShape, seed: int = 0, base_dir: str | os.PathLike[str] | None = None
 ) -> GeneratedTopology:
     """Build the topology a validated ``[topology]`` table describes.
 
