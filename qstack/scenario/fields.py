@@ -29,7 +29,7 @@ MAX_PATH_LENGTH = 4096
 MAX_SEED = 2**63 - 1
 #: Longest simulated time (run length, start, timeouts, cutoffs, fault times): 10^9 s,
 #: 32 years, room for scripts that set a huge ``until_s`` to mean "until done"; 10^21 ps
-#: is still an exact integer on the clock and float seconds still resolve 0.2 us.
+#: is still an exact integer on the clock, and float seconds still resolve 0.12 us.
 MAX_DURATION_S = 1e9
 #: Shortest positive duration: one tick of the picosecond clock (shorter ones round to 0).
 MIN_DURATION_S = 1e-12
