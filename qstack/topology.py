@@ -337,8 +337,10 @@ def _read_node_link(file: str, text: str) -> GeneratedTopology:
         ) from None
     except RecursionError:
         raise TopologyError(file, f"JSON error: {_TOO_DEEP}") from None
-    except ValueError:  # int() refusing more than sys.get_int_max_str_digits() digits
-        raise TopologyError(file, "JSON error: an integer has more than 4300 digits") from None
+    except ValueError as exc:
+        digits = "digits" in str(exc)  # int() refusing more than sys.get_int_max_str_digits()
+        reason = "an integer has more than 4300 digits" if digits else str(exc)
+        raise TopologyError(file, f"JSON error: {reason}") from None
     if not isinstance(data, dict):
         raise TopologyError(file, "node-link JSON must be an object with 'nodes' and 'edges'")
     key = "edges" if "edges" in data else "links"

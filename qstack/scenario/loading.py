@@ -75,8 +75,15 @@ def _parse_json(text: str, source: str) -> object:
         ) from None
     except RecursionError:
         raise ScenarioError(f"{source}: {_TOO_DEEP}") from None
-    except ValueError:  # int() refusing more than sys.get_int_max_str_digits() digits
-        raise ScenarioError(f"{source}: {_TOO_MANY_DIGITS}") from None
+    except ValueError as exc:
+        raise _value_error(source, "JSON", exc) from None
+
+
+def _value_error(source: str, language: str, exc: ValueError) -> ScenarioError:
+    """A parser's plain ValueError: int() refusing a huge literal, or something unforeseen."""
+    if "digits" in str(exc):  # more than sys.get_int_max_str_digits()
+        return ScenarioError(f"{source}: {_TOO_MANY_DIGITS}")
+    return ScenarioError(f"{source}: {language} error: {exc}")
 
 
 def _parse_toml(text: str, source: str) -> object:
@@ -92,8 +99,8 @@ def _parse_toml(text: str, source: str) -> object:
         raise ScenarioError(f"{source}: TOML syntax error: {exc}") from None
     except RecursionError:
         raise ScenarioError(f"{source}: {_TOO_DEEP}") from None
-    except ValueError:  # int() refusing more than sys.get_int_max_str_digits() digits
-        raise ScenarioError(f"{source}: {_TOO_MANY_DIGITS}") from None
+    except ValueError as exc:
+        raise _value_error(source, "TOML", exc) from None
 
 
 def _read_bytes(path: str, source: str) -> bytes:
