@@ -44,6 +44,8 @@ DEFAULT_PREFIX = "n"
 WAXMAN_ALPHA = 0.1
 WAXMAN_BETA = 0.4
 _TOO_DEEP = "nested too deeply to read"
+#: Largest graph file read (as large as a scenario file may be).
+MAX_GRAPH_FILE_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,13 +384,17 @@ def read_graph_file(path: str | os.PathLike[str], label: str | None = None) -> G
     if suffix not in (".gml", ".json"):
         raise TopologyError(label, "must be a .gml (GML) or .json (networkx node-link) file")
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        with file.open("rb") as stream:
+            raw = stream.read(MAX_GRAPH_FILE_BYTES + 1)
+        text = raw.decode("utf-8-sig")
     except FileNotFoundError:
         raise TopologyError(label, f"no such file ({file})") from None
     except UnicodeDecodeError:
         raise TopologyError(label, "not UTF-8 text") from None
     except OSError as exc:
         raise TopologyError(label, f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_GRAPH_FILE_BYTES:
+        raise TopologyError(label, f"larger than {MAX_GRAPH_FILE_BYTES // 2**20} MiB")
     return _read_gml(label, text) if suffix == ".gml" else _read_node_link(label, text)
 
 

@@ -73,6 +73,8 @@ MAX_OPTION_ENTRIES = 1000
 MAX_STRING_LENGTH = 4096
 #: Deepest nesting of tables and arrays in a document (a scenario needs 4).
 MAX_NESTING = 16
+#: Largest scenario file: the largest network the bounds allow, written out, is ~100 MiB.
+MAX_FILE_BYTES = 256 * 2**20
 
 # --------------------------------------------------------------------------- names
 

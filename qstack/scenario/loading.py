@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from qstack.scenario.errors import ScenarioError, field_path, format_errors
-from qstack.scenario.fields import MAX_NESTING, too_deep
+from qstack.scenario.fields import MAX_FILE_BYTES, MAX_NESTING, too_deep
 from qstack.scenario.model import Scenario
 
 #: The path that means "standard input".
@@ -104,19 +104,25 @@ def _parse_toml(text: str, source: str) -> object:
 
 
 def _read_bytes(path: str, source: str) -> bytes:
-    if path == STDIN:
-        try:
-            return sys.stdin.buffer.read()
-        except (OSError, AttributeError, ValueError) as exc:
-            raise ScenarioError(f"{source}: cannot read standard input: {exc}") from None
+    """The file's bytes, at most MAX_FILE_BYTES of them (so /dev/zero cannot fill memory)."""
     try:
-        return Path(path).read_bytes()
+        if path == STDIN:
+            raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        else:
+            with open(path, "rb") as file:
+                raw = file.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ScenarioError(f"{source}: no such file") from None
     except IsADirectoryError:
         raise ScenarioError(f"{source}: is a directory, not a scenario file") from None
-    except OSError as exc:
-        raise ScenarioError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    except (OSError, AttributeError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise ScenarioError(f"{source}: cannot read: {reason}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            f"{source}: larger than {MAX_FILE_BYTES // 2**20} MiB; a scenario file is at most that"
+        )
+    return raw
 
 
 def read_scenario_document(path: str | os.PathLike[str]) -> dict[str, Any]:

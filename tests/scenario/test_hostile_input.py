@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from qstack import topology
 from qstack.network import Network
 from qstack.physics.heralding import SingleClickHerald, choose_alpha
 from qstack.runner import run_network
@@ -18,6 +19,7 @@ from qstack.scenario import (
     RunSettings,
     ScenarioError,
     load_scenario,
+    loading,
     parse_scenario,
 )
 from qstack.scenario.entries import SMALLEST_SEARCHED_ALPHA
@@ -224,6 +226,17 @@ def test_nesting_too_deep_is_a_clear_error_in_toml(tmp_path: Path, depth: int) -
     path = tmp_path / "deep.toml"
     path.write_text("x = " + "[" * depth + "]" * depth + "\n")
     assert "nested too deeply" in str(_load_error(path))
+
+
+def test_files_are_read_up_to_a_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loading, "MAX_FILE_BYTES", 64)
+    monkeypatch.setattr(topology, "MAX_GRAPH_FILE_BYTES", 64)
+    path = tmp_path / "big.toml"
+    path.write_text("# " + "x" * 63)
+    assert "larger than 0 MiB" in str(_load_error(path))
+    (tmp_path / "g.json").write_text('{"nodes": [], "edges": []}' + " " * 64)
+    with pytest.raises(topology.TopologyError, match="larger than 0 MiB"):
+        topology.read_graph_file(tmp_path / "g.json")
 
 
 def test_nesting_from_code_is_caught_too() -> None:
