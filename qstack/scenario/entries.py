@@ -245,8 +245,7 @@ class LinkSpec(BaseModel):
         if self.station_km is not None and self.station_km > self.length_km:
             reason = f"must be <= length_km = {self.length_km!r} (the station is on the fiber)"
             out.append(problem(ERR_VALUE, ("station_km",), self.station_km, reason))
-        dark = self._dark_count_problems()
-        out += dark
+        out += self._dark_count_problems()
         delay_s = self.length_km / self.fiber_speed_km_per_s
         if self.attempt_prep_s + delay_s < MIN_DURATION_S:
             reason = (
