@@ -202,11 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as error:  # the last resort: a bug, never a traceback for the user
-        print(internal_error_line(error), file=sys.stderr)
+        print(_internal_error_line(error), file=sys.stderr)
         return EXIT_INTERNAL_ERROR
 
 
-def internal_error_line(error: BaseException) -> str:
+def _internal_error_line(error: BaseException) -> str:
     """The one line a user sees when qstack itself fails, with what to report."""
     try:
         text = " ".join(str(error).split())
