@@ -12,13 +12,25 @@ from typing import TextIO
 from qstack import __version__
 from qstack.api import TraceTarget, run
 from qstack.diagrams import LAYER_TABLES, DiagramError, layer_diagram, raw_diagram
-from qstack.network import TopologyError
+from qstack.network import Network, TopologyError
 from qstack.registry import PluginLoadError, Registry, load_object
 from qstack.reports import RunReport
 from qstack.runner import Progress
-from qstack.scenario import DEFAULT_SCENARIO_TOML, ScenarioError, default_scenario, load_scenario
+from qstack.scenario import (
+    DEFAULT_SCENARIO_TOML,
+    STDIN,
+    Scenario,
+    ScenarioError,
+    default_scenario,
+    load_scenario,
+    scenario_source,
+)
+from qstack.scenario.errors import cut
+from qstack.scenario.fields import MAX_SEED
 
 EXIT_BAD_INPUT = 2
+#: Exit status when qstack itself fails (a bug): never a traceback, one line instead.
+EXIT_INTERNAL_ERROR = 1
 
 #: Wall seconds before the progress indicator appears.
 PROGRESS_AFTER_S = 1.0
@@ -31,7 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"qstack {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a scenario file (or the built-in default)")
-    run.add_argument("file", nargs="?", help="scenario (.toml or .json); default: built-in")
+    run.add_argument(
+        "file",
+        nargs="?",
+        help="scenario (.toml or .json; - reads standard input); default: built-in",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument(
@@ -48,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         help="make a plug-in class available to this run under the kind and name it "
         "declares (repeatable; the current directory is importable)",
     )
+    check = commands.add_parser(
+        "check", help="load a scenario and wire its network without running it"
+    )
+    check.add_argument("file", help="scenario (.toml or .json; - reads standard input)")
     commands.add_parser("default", help="print the built-in scenario as TOML")
     diagram = commands.add_parser("diagram", help="draw a layer's state machines")
     diagram.add_argument("layer", choices=sorted(LAYER_TABLES))
@@ -139,12 +159,47 @@ def _registry(plugins: list[str]) -> Registry:
     return registry
 
 
+def _same_file(first: str, second: str) -> bool:
+    """Whether two paths name one file (also through links), whether or not both exist."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return os.path.realpath(first) == os.path.realpath(second)
+
+
+def _check(args: argparse.Namespace) -> int:
+    """``qstack check FILE``: load and wire, do not run; say what was found."""
+    try:
+        scenario = load_scenario(args.file)
+        Network(scenario)
+    except (ScenarioError, TopologyError) as error:
+        print(f"qstack: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{scenario_source(args.file)}: ok: {_summary(scenario)}")
+    return 0
+
+
+def _summary(scenario: Scenario) -> str:
+    counts = (
+        (len(scenario.nodes), "node"),
+        (len(scenario.links), "link"),
+        (len(scenario.requests), "request"),
+        (len(scenario.faults), "fault"),
+    )
+    return ", ".join(f"{n} {what}{'' if n == 1 else 's'}" for n, what in counts)
+
+
 def _run(args: argparse.Namespace) -> int:
     out = sys.stderr if args.trace == "-" else sys.stdout
     try:
+        if args.trace and args.file not in (None, STDIN) and _same_file(args.trace, args.file):
+            raise ScenarioError(
+                f"--trace = {args.trace!r}: is the scenario file itself; "
+                "writing the trace would overwrite it"
+            )
         scenario = default_scenario() if args.file is None else load_scenario(args.file)
-        if args.seed is not None and args.seed < 0:
-            raise ScenarioError(f"--seed = {args.seed}: must be >= 0")
+        if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+            raise ScenarioError(f"--seed = {args.seed}: must be >= 0 and <= {MAX_SEED}")
         registry = _registry(args.plugin)
         with ExitStack() as stack:
             trace: TraceTarget | None = None
@@ -183,6 +238,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (``qstack run | head``): nothing left to say.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as error:  # the last resort: a bug, never a traceback for the user
+        print(_internal_error_line(error), file=sys.stderr)
+        return EXIT_INTERNAL_ERROR
+
+
+def _internal_error_line(error: BaseException) -> str:
+    """The one line a user sees when qstack itself fails, with what to report."""
+    try:
+        text = " ".join(str(error).split())
+    except Exception:  # an exception that cannot even say what it is
+        text = ""
+    what = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return (
+        f"qstack: internal error: {cut(what, 200)} (this is a bug in qstack; please report "
+        "it with the command and the input file)"
+    )
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -190,6 +261,8 @@ def _main(argv: Sequence[str] | None) -> int:
     if arguments and arguments[0] in DELEGATED:
         return _delegate(arguments[0], arguments[1:])
     args = _parser().parse_args(arguments)
+    if args.command == "check":
+        return _check(args)
     if args.command == "default":
         print(DEFAULT_SCENARIO_TOML.rstrip("\n"))
         return 0

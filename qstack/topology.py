@@ -4,7 +4,10 @@ These are plain functions returning node names and edges with lengths, so the
 scenario loader (``[topology]`` in a scenario file) and the benchmarks (large
 Waxman networks) build networks the same way, without a Scenario in between.
 Validation with user-facing messages is the loader's job; the functions here
-only refuse arguments that would make no network at all.
+only refuse arguments that would make no network at all. This module knows
+nothing of scenarios: :func:`generate` takes anything shaped like a
+``[topology]`` table (:class:`TopologyShape`), so the loader imports this
+module and never the other way round.
 """
 
 from __future__ import annotations
@@ -15,12 +18,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import networkx as nx
-
-if TYPE_CHECKING:  # the loader imports this module, not the other way round
-    from qstack.scenario import TopologySpec
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -29,6 +29,7 @@ __all__ = [
     "Edge",
     "GeneratedTopology",
     "TopologyError",
+    "TopologyShape",
     "chain",
     "generate",
     "grid",
@@ -42,6 +43,9 @@ DEFAULT_PREFIX = "n"
 #: networkx.waxman_graph defaults (Waxman 1988: p = beta * exp(-d / (alpha * L))).
 WAXMAN_ALPHA = 0.1
 WAXMAN_BETA = 0.4
+_TOO_DEEP = "nested too deeply to read"
+#: Largest graph file read (as large as a scenario file may be).
+MAX_GRAPH_FILE_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,36 @@ class GeneratedTopology:
         g.add_nodes_from(self.nodes)
         g.add_edges_from((e.a, e.b, {"length_km": e.length_km}) for e in self.edges)
         return g
+
+
+class TopologyShape(Protocol):
+    """What :func:`generate` reads: the shape fields of a ``[topology]`` table.
+
+    ``qstack.scenario.TopologySpec`` has this shape; None means "not given".
+    """
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def nodes(self) -> int | None: ...
+    @property
+    def rows(self) -> int | None: ...
+    @property
+    def cols(self) -> int | None: ...
+    @property
+    def spacing_km(self) -> float | None: ...
+    @property
+    def area_km(self) -> float | None: ...
+    @property
+    def alpha(self) -> float | None: ...
+    @property
+    def beta(self) -> float | None: ...
+    @property
+    def seed(self) -> int | None: ...
+    @property
+    def path(self) -> str | None: ...
+    @property
+    def prefix(self) -> str | None: ...
 
 
 class TopologyError(ValueError):
@@ -281,6 +315,8 @@ def _read_gml(file: str, text: str) -> GeneratedTopology:
     """GML: a node's ``label`` is its name, or its ``id`` when it has no label."""
     try:
         g = nx.parse_gml(text, label="id")
+    except RecursionError:
+        raise TopologyError(file, f"GML error: {_TOO_DEEP}") from None
     except (nx.NetworkXError, ValueError) as exc:
         raise TopologyError(file, f"GML error: {exc}") from None
     ids: dict[object, object] = {}
@@ -301,6 +337,12 @@ def _read_node_link(file: str, text: str) -> GeneratedTopology:
         raise TopologyError(
             file, f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise TopologyError(file, f"JSON error: {_TOO_DEEP}") from None
+    except ValueError as exc:
+        digits = "digits" in str(exc)  # int() refusing more than sys.get_int_max_str_digits()
+        reason = "an integer has more than 4300 digits" if digits else str(exc)
+        raise TopologyError(file, f"JSON error: {reason}") from None
     if not isinstance(data, dict):
         raise TopologyError(file, "node-link JSON must be an object with 'nodes' and 'edges'")
     key = "edges" if "edges" in data else "links"
@@ -342,18 +384,22 @@ def read_graph_file(path: str | os.PathLike[str], label: str | None = None) -> G
     if suffix not in (".gml", ".json"):
         raise TopologyError(label, "must be a .gml (GML) or .json (networkx node-link) file")
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        with file.open("rb") as stream:
+            raw = stream.read(MAX_GRAPH_FILE_BYTES + 1)
+        text = raw.decode("utf-8-sig")
     except FileNotFoundError:
         raise TopologyError(label, f"no such file ({file})") from None
     except UnicodeDecodeError:
         raise TopologyError(label, "not UTF-8 text") from None
     except OSError as exc:
         raise TopologyError(label, f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_GRAPH_FILE_BYTES:
+        raise TopologyError(label, f"larger than {MAX_GRAPH_FILE_BYTES // 2**20} MiB")
     return _read_gml(label, text) if suffix == ".gml" else _read_node_link(label, text)
 
 
 def generate(
-    spec: TopologySpec, seed: int = 0, base_dir: str | os.PathLike[str] | None = None
+    spec: TopologyShape, seed: int = 0, base_dir: str | os.PathLike[str] | None = None
 ) -> GeneratedTopology:
     """Build the topology a validated ``[topology]`` table describes.
 

@@ -123,7 +123,7 @@ def build_station(
     else:
         half = Fiber(spec.length_km / 2, spec.attenuation_db_per_km)
         eta = spec.emission_efficiency * half.transmittance * spec.detector_efficiency
-        dark = spec.dark_count_probability
+        dark = spec.dark_count_per_window
         if spec.model == "double-click":
             settings = FixedSetting(station, DoubleClickHerald(eta, dark), "double-click")
         elif spec.bright_state_alpha is not None:

@@ -490,7 +490,6 @@ def test_network_table_and_request_overrides() -> None:
         ),
         ({"purification": "dejmps"}, {"purification_rounds": 0}, ("dejmps", 0)),
         ({"purification": "none", "purification_rounds": 0}, {}, ("none", 0)),
-        ({}, {"purification": "my.plugin:purify"}, ("my.plugin:purify", 1)),
     ],
 )
 def test_purification_merging(
