@@ -8,6 +8,8 @@ says what it is, and both reject unknown fields.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -23,3 +25,16 @@ class Primitive(Message):
 
 class PeerMessage(Message):
     """A protocol data unit sent to the peer entity on another node."""
+
+
+class Unbound:
+    """Stands in for a layer's user until the wiring binds one: any call
+    says plainly which entity was used before it was wired."""
+
+    __slots__ = ("_entity",)
+
+    def __init__(self, entity: str) -> None:
+        self._entity = entity
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"{self._entity}: no user bound (wanted {name!r})")

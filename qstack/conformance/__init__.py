@@ -10,7 +10,8 @@
 
 from qstack.conformance.clauses import CLAUSES, LINK_CLAUSES, NETWORK_CLAUSES, Clause
 from qstack.conformance.contracts import run_contract
-from qstack.conformance.harness import LinkHarness, LinkParams, NetworkHarness, chain_scenario
+from qstack.conformance.harness import LinkHarness, LinkParams
+from qstack.conformance.network_harness import NetworkHarness, chain_scenario
 from qstack.conformance.report import ClauseResult, ConformanceReport, CounterExample
 
 __all__ = [

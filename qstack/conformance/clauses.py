@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from qstack.conformance import checks
+from qstack.conformance import link_checks, network_checks
+from qstack.conformance.checks import Violation
 
 Level = Literal["MUST", "SHOULD"]
 Layer = Literal["link", "network"]
@@ -26,7 +27,7 @@ class Clause:
     layer: Layer
     level: Level
     text: str
-    check: Callable[[Any], list[checks.Violation]]
+    check: Callable[[Any], list[Violation]]
 
 
 LINK_CLAUSES: tuple[Clause, ...] = (
@@ -36,7 +37,7 @@ LINK_CLAUSES: tuple[Clause, ...] = (
         "MUST",
         "Every CREATE ends (all its OKs, an ERROR, or cancelled) by its max_time "
         "(the peer end: or at once if it hears of it later).",
-        checks.check_link_3_1,
+        link_checks.check_link_3_1,
     ),
     Clause(
         "link/3.2",
@@ -44,7 +45,7 @@ LINK_CLAUSES: tuple[Clause, ...] = (
         "MUST",
         "Both ends report the same pair_id, bell_index, seq and time for each pair "
         "(and these are the heralded pair's).",
-        checks.check_link_3_2,
+        link_checks.check_link_3_2,
     ),
     Clause(
         "link/3.3",
@@ -52,7 +53,7 @@ LINK_CLAUSES: tuple[Clause, ...] = (
         "MUST",
         "A memory qubit is never held by two pairs or holders at once, and every "
         "OK'd qubit is one the reporting end holds (handed to the upper layer).",
-        checks.check_link_3_3,
+        link_checks.check_link_3_3,
     ),
     Clause(
         "link/3.4",
@@ -60,28 +61,28 @@ LINK_CLAUSES: tuple[Clause, ...] = (
         "MUST",
         "OK.fidelity is the true fidelity of the pair with the reported Bell state at "
         "the time of the OK, and is >= the request's min_fidelity.",
-        checks.check_link_3_4,
+        link_checks.check_link_3_4,
     ),
     Clause(
         "link/3.5",
         "link",
         "SHOULD",
         "Attempts and OKs for a request happen only after both ends queued it.",
-        checks.check_link_3_5,
+        link_checks.check_link_3_5,
     ),
     Clause(
         "link/3.6",
         "link",
         "MUST",
         "After a request ends, every qubit it used is freed or handed up.",
-        checks.check_link_3_6,
+        link_checks.check_link_3_6,
     ),
     Clause(
         "link/3.7",
         "link",
         "MUST",
         "Every CREATE gets an answer (no silently dropped request).",
-        checks.check_link_3_7,
+        link_checks.check_link_3_7,
     ),
 )
 
@@ -92,21 +93,21 @@ NETWORK_CLAUSES: tuple[Clause, ...] = (
         "MUST",
         "Every NET_CREATE ends in NET_DONE at both ends or NET_ERROR within max_time "
         "(the far end: plus the classical delay from the source).",
-        checks.check_net_4_1,
+        network_checks.check_net_4_1,
     ),
     Clause(
         "net/4.2",
         "network",
         "MUST",
         "Both ends report the same set of pair_ids.",
-        checks.check_net_4_2,
+        network_checks.check_net_4_2,
     ),
     Clause(
         "net/4.3",
         "network",
         "MUST",
         "Every request's memory is freed when it ends.",
-        checks.check_net_4_3,
+        network_checks.check_net_4_3,
     ),
     Clause(
         "net/4.4",
@@ -114,14 +115,14 @@ NETWORK_CLAUSES: tuple[Clause, ...] = (
         "MUST",
         "Delivered pairs are Phi+ after correction: NET_OK.bell_index = 0 and the true "
         "state's fidelity with Phi+ equals NET_OK.fidelity.",
-        checks.check_net_4_4,
+        network_checks.check_net_4_4,
     ),
     Clause(
         "net/4.5",
         "network",
         "MUST",
         "No delivered pair is older than the request's cutoff.",
-        checks.check_net_4_5,
+        network_checks.check_net_4_5,
     ),
 )
 
@@ -154,9 +155,9 @@ def select(layer: Layer, pattern: str | None = None) -> tuple[Clause, ...]:
     )
 
 
-def run_checks(clauses: Sequence[Clause], observations: object) -> list[checks.Violation]:
+def run_checks(clauses: Sequence[Clause], observations: object) -> list[Violation]:
     """Every violation of ``clauses`` in one run's observations."""
-    found: list[checks.Violation] = []
+    found: list[Violation] = []
     for item in clauses:
         found.extend(item.check(observations))
     return found

@@ -33,13 +33,8 @@ from hypothesis.stateful import (
 
 from qstack.conformance.checks import Violation, describe
 from qstack.conformance.clauses import Clause, Layer, select
-from qstack.conformance.harness import (
-    NODES,
-    LinkHarness,
-    LinkParams,
-    NetworkHarness,
-    chain_scenario,
-)
+from qstack.conformance.harness import NODES, LinkHarness, LinkParams
+from qstack.conformance.network_harness import NetworkHarness, chain_scenario
 from qstack.conformance.report import ClauseResult, ConformanceReport, CounterExample
 from qstack.layers.link.messages import CreateType
 from qstack.layers.link.service import LinkLayerFactory

@@ -339,8 +339,12 @@ class QuantumStore:
             born_ps,
             born_ps,
         )
-        register_a._place(now, qubit_a, record)
-        register_b._place(now, qubit_b, record)
+        register_a._slots[qubit_a] = record
+        register_b._slots[qubit_b] = record
+        placement = self.placement
+        if placement is not None:
+            placement(now, register_a, qubit_a, record)
+            placement(now, register_b, qubit_b, record)
 
     def record(self, node: str, qubit: int) -> PairRecord | None:
         """The state record in a qubit (for the oracle and tests only)."""

@@ -17,17 +17,14 @@ entity per link, so a large topology has thousands of them, too many for a
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
 from typing import ClassVar, Literal
 
-from qstack.fsm.table import FastTable, StateTable, Transition
+from qstack.fsm.table import StateTable, Transition
 from qstack.layers.link import state as lc
 from qstack.layers.link.messages import (
     Basis,
     LinkCancel,
     LinkCreate,
-    LinkError,
-    LinkErrorReason,
     LinkExpire,
     LinkOk,
     QueueAck,
@@ -35,14 +32,14 @@ from qstack.layers.link.messages import (
     QueueCancel,
     QueueReject,
 )
-from qstack.layers.link.service import LinkContext, LinkUser
-from qstack.layers.link.state import DeliveredPair, LinkRequest, RequestKey
+from qstack.layers.link.queue import LinkQueue
+from qstack.layers.link.service import LinkContext
+from qstack.layers.link.state import DeliveredPair, LinkRequest
 from qstack.layers.physical.service import Herald
 from qstack.messages import PeerMessage
-from qstack.sim.random import UniformBuffer
 
 
-class LinkLayer:
+class LinkLayer(LinkQueue):
     """The link-layer entity of ``context.node`` for its link to ``context.peer``.
 
     Sans-IO: every input carries ``now``; outputs go through the callables
@@ -55,62 +52,10 @@ class LinkLayer:
 
     #: The protocol's name in the registry (``[stack] link = "egp"``).
     name: ClassVar[str] = "egp"
-    entity_table: ClassVar[FastTable]
-    request_table: ClassVar[FastTable]
-    pair_table: ClassVar[FastTable]
 
     def __init__(self, context: LinkContext) -> None:
-        self.context = context
-        self.node = context.node
-        self.peer = context.peer
-        self.side = context.side
-        self.is_master = context.side == 0
-        self.state = "idle"
-        self._memory = context.memory
-        self._physical = context.physical
-        self._settings = context.settings
-        self._send: Callable[[PeerMessage], None] = self._not_connected
-        self._set_timer = context.set_timer
-        self._delay_ps = context.one_way_delay_ps
-        self._uniform = UniformBuffer(context.rng).random
-        self._holder = f"link/{context.peer}"
-        self._upper_holder = context.upper_holder
-        self.capacity = context.capacity
-        self._user: LinkUser | None = None
-        self._requests: dict[RequestKey, LinkRequest] = {}
-        self._ready: list[tuple[tuple[int, int], RequestKey]] = []
-        self._next_create_id = 0
-        self._next_qseq = 0
-        self._armed: LinkRequest | None = None
-        self._armed_qubit = -1
-        self._last_served: tuple[int, int] | None = None
-        self._delivered: dict[int, DeliveredPair] = {}
+        super().__init__(context)
         context.physical.attach(self)
-        context.memory.on_release(self._memory_released)
-
-    def bind(self, user: LinkUser) -> None:
-        """Connect the layer above."""
-        self._user = user
-
-    def connect(self, send: Callable[[PeerMessage], None]) -> None:
-        """Connect the classical channel towards the peer entity."""
-        self._send = send
-
-    def _not_connected(self, message: PeerMessage) -> None:
-        raise RuntimeError(
-            f"link {self.node}->{self.peer}: {type(message).__name__} sent before connect()"
-        )
-
-    @property
-    def next_create_id(self) -> int:
-        """The id the next CREATE will get (to file it before answers come)."""
-        return self._next_create_id
-
-    @property
-    def user(self) -> LinkUser:
-        if self._user is None:
-            raise RuntimeError(f"link {self.node}->{self.peer}: no user bound")
-        return self._user
 
     # -- inputs: each goes through a table ----------------------------------
 
@@ -156,19 +101,6 @@ class LinkLayer:
         ERROR, and every kept pair still held here is reported with EXPIRE
         (its other half is gone); the layer above must free those qubits."""
         self.entity_table.dispatch(self, self, now, lc.PEER_FAILED)
-
-    def _memory_released(self, now: int, qubit: int) -> None:
-        pair = self._delivered.get(qubit)
-        if pair is not None:
-            self.pair_table.dispatch(self, pair, now, lc.RELEASED)
-        self._pump(now)
-
-    def _for_request(self, now: int, origin: str, create_id: int, event: object) -> None:
-        """Step a live request's table; a request that has ended here is
-        forgotten, so late news about it has nothing to act on."""
-        item = self._requests.get((origin, create_id))
-        if item is not None:
-            self.request_table.dispatch(self, item, now, event, self.peer)
 
     # -- entity handlers ------------------------------------------------------
 
@@ -300,7 +232,7 @@ class LinkLayer:
         requests."""
         qubit = self._armed_qubit
         self._armed = None
-        self._last_served = item.order
+        self._last_served = (item.create.priority, item.qseq)
         item.delivered += 1
         if item.state == "done":
             self._forget(now, item)
@@ -331,7 +263,7 @@ class LinkLayer:
         )
         if reported_qubit is not None:
             self._delivered[reported_qubit] = DeliveredPair(ok)
-        self.user.link_ok(now, ok)
+        self._user.link_ok(now, ok)
         self._pump(now)
 
     # -- delivered-pair handlers ----------------------------------------------
@@ -344,7 +276,7 @@ class LinkLayer:
         ok = pair.ok
         assert ok.qubit is not None
         del self._delivered[ok.qubit]
-        self.user.link_expire(
+        self._user.link_expire(
             now,
             LinkExpire(
                 create_id=ok.create_id,
@@ -356,130 +288,6 @@ class LinkLayer:
         )
 
     # -- internals ------------------------------------------------------------
-
-    def _take_create_id(self) -> int:
-        create_id = self._next_create_id
-        self._next_create_id += 1
-        return create_id
-
-    def _take_qseq(self) -> int:
-        qseq = self._next_qseq
-        self._next_qseq += 1
-        return qseq
-
-    def _reject(self, message: QueueAdd, reason: LinkErrorReason) -> None:
-        self._send(
-            QueueReject(
-                origin=message.origin,
-                create_id=message.create_id,
-                reason=reason,
-                detail=f"{self.node} cannot serve min_fidelity = {message.request.min_fidelity}",
-            )
-        )
-
-    def _add(self, now: int, item: LinkRequest) -> None:
-        self._requests[item.key] = item
-        if item.deadline_ps is not None:
-            item.deadline_timer = self._set_timer(
-                max(item.deadline_ps - now, 0), self._deadline_due, item
-            )
-        self.entity_table.dispatch(self, self, now, lc.REQUEST_QUEUED)
-
-    def _schedule_start(self, now: int, item: LinkRequest) -> None:
-        self._set_timer(max(item.start_ps - now, 0), self._start_due, item)
-
-    def _start_due(self, now: int, item: object) -> None:
-        assert isinstance(item, LinkRequest)
-        if self._requests.get(item.key) is item:
-            self.request_table.dispatch(self, item, now, lc.START_TIME)
-
-    def _deadline_due(self, now: int, item: object) -> None:
-        assert isinstance(item, LinkRequest)
-        if self._requests.get(item.key) is item:
-            self.request_table.dispatch(self, item, now, lc.DEADLINE_PASSED)
-
-    def _cancel_due(self, now: int, item: object) -> None:
-        assert isinstance(item, LinkRequest)
-        if self._requests.get(item.key) is item:
-            self.request_table.dispatch(self, item, now, lc.CANCEL_TIME)
-
-    def _end(self, now: int, item: LinkRequest, reason: LinkErrorReason, detail: str) -> None:
-        """The request ended without all its pairs: forget it, free what it
-        holds, tell the user (ERROR)."""
-        self._forget(now, item)
-        if self._armed is item:
-            self._disarm(now)
-        self.user.link_error(
-            now,
-            LinkError(
-                create_id=item.create_id,
-                origin=item.origin,
-                remote=self.peer,
-                reason=reason,
-                detail=detail,
-                delivered=item.delivered,
-            ),
-        )
-        self._pump(now)
-
-    def _error_now(self, now: int, create_id: int, reason: LinkErrorReason, detail: str) -> None:
-        """Refuse a CREATE before it reaches the queue."""
-        self.user.link_error(
-            now,
-            LinkError(
-                create_id=create_id,
-                origin=self.node,
-                remote=self.peer,
-                reason=reason,
-                detail=detail,
-                delivered=0,
-            ),
-        )
-
-    def _forget(self, now: int, item: LinkRequest) -> None:
-        del self._requests[item.key]
-        entry = (item.order, item.key)
-        position = bisect.bisect_left(self._ready, entry)
-        if position < len(self._ready) and self._ready[position] == entry:
-            del self._ready[position]
-        if item.deadline_timer is not None:
-            item.deadline_timer.cancel()
-        if not self._requests and self.state == "serving":
-            self.entity_table.dispatch(self, self, now, lc.QUEUE_EMPTIED)
-
-    def _disarm(self, now: int) -> None:
-        self._physical.cancel(now)
-        self._armed = None
-        self._memory.release(now, self._armed_qubit, self._holder)
-
-    def _choose(self) -> LinkRequest:
-        """The request to attempt for next: round robin, pair by pair, among
-        the ready requests of the best priority, so that requests sharing
-        the link all progress. Both ends see the same ready requests and the
-        same heralds, so they choose alike."""
-        ready = self._ready
-        best_priority = ready[0][0][0]
-        last = self._last_served
-        for order, key in ready:
-            if order[0] != best_priority:
-                break
-            if last is None or order > last:
-                return self._requests[key]
-        return self._requests[ready[0][1]]
-
-    def _pump(self, now: int) -> None:
-        """Arm the physical layer for the queue head, if idle and memory allows."""
-        if self._armed is not None or not self._ready or self.state == "down":
-            return
-        if len(self._delivered) >= self.capacity:
-            return
-        qubit = self._memory.allocate(self._holder)
-        if qubit is None:
-            return
-        item = self._choose()
-        self._armed = item
-        self._armed_qubit = qubit
-        self._physical.attempt(now, qubit, item.key, item.setting)
 
 
 def _last_pair(entity: LinkLayer, item: LinkRequest, herald: Herald) -> bool:

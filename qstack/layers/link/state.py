@@ -97,6 +97,7 @@ class LinkRequest:
         "deadline_ps",
         "deadline_timer",
         "delivered",
+        "key",
         "origin",
         "qseq",
         "setting",
@@ -114,6 +115,8 @@ class LinkRequest:
     ) -> None:
         self.origin = origin
         self.create_id = create_id
+        #: The request's name on both ends: (origin, create_id).
+        self.key: RequestKey = (origin, create_id)
         self.create = create
         self.setting = setting
         self.deadline_ps = deadline_ps
@@ -122,10 +125,6 @@ class LinkRequest:
         self.qseq = -1
         self.start_ps = -1
         self.delivered = 0
-
-    @property
-    def key(self) -> RequestKey:
-        return (self.origin, self.create_id)
 
     @property
     def order(self) -> tuple[int, int]:

@@ -24,7 +24,7 @@ from qstack.layers.network.circuit import (
 )
 from qstack.layers.network.messages import NetError, NetErrorReason
 from qstack.layers.network.service import NetworkContext, NetworkUser
-from qstack.messages import PeerMessage
+from qstack.messages import PeerMessage, Unbound
 from qstack.sim.random import UniformBuffer
 
 
@@ -44,7 +44,7 @@ class NetworkCore:
         self._link_delay_ps = context.link_delay_ps
         self._rng = context.rng
         self._uniform = UniformBuffer(context.rng).random
-        self._user: NetworkUser | None = None
+        self._user: NetworkUser = Unbound(f"network layer of {context.node}")
         self._circuits: dict[str, Circuit] = {}
         self._by_link_request: dict[LinkKey, Circuit] = {}
         self._next_request = 0
@@ -55,8 +55,6 @@ class NetworkCore:
 
     @property
     def user(self) -> NetworkUser:
-        if self._user is None:
-            raise RuntimeError(f"network layer of {self.node}: no user bound")
         return self._user
 
     @property
@@ -83,7 +81,7 @@ class NetworkCore:
         delivered: int,
         src: str | None = None,
     ) -> None:
-        self.user.net_error(
+        self._user.net_error(
             now,
             NetError(
                 request_id=circuit_id,

@@ -96,8 +96,8 @@ class Delivery(NetworkCore):
             self._memory.release(now, segment.qubit, self.holder)
             qubit = None
         else:
-            self._memory.transfer(segment.qubit, self.user.holder, self.holder)
-        self.user.net_ok(
+            self._memory.transfer(segment.qubit, self._user.holder, self.holder)
+        self._user.net_ok(
             now,
             NetOk(
                 request_id=circuit.id,
@@ -116,7 +116,7 @@ class Delivery(NetworkCore):
         )
 
     def _finish(self, now: int, circuit: Circuit) -> None:
-        self.user.net_done(
+        self._user.net_done(
             now,
             NetDone(
                 request_id=circuit.id,

@@ -105,7 +105,7 @@ class NetworkLayer(Setup, Segments, Purification, Swapping, Delivery):
         """A link pair for one of our circuits (or a late one: freed at once)."""
         if self.state == "down":
             return
-        circuit = self._by_link_request.get(link_key(ok))
+        circuit = self._by_link_request.get((ok.remote, ok.origin, ok.create_id))
         if circuit is None:
             assert ok.qubit is not None
             self._memory.release(now, ok.qubit, self.holder)

@@ -35,7 +35,8 @@ class Segments(NetworkCore):
         segment = Segment(handle, ok.qubit, side, ok.remote, now, 0)
         segment.frame = ok.bell_index
         circuit.segments[handle] = segment
-        self._arm_cutoff(now, circuit, segment)
+        if circuit.request.cutoff_ps is not None:
+            self._arm_cutoff(now, circuit, segment)
         self._settle(now, circuit, segment)
 
     def _late_link_pair(self, circuit: Circuit, now: int, ok: LinkOk) -> None:

@@ -50,16 +50,19 @@ class Cancel:
     side: int
 
 
-@dataclass(frozen=True, slots=True)
 class Herald:
     """HERALD: the armed attempt succeeded. Both sides get the same pair id
     and heralded Bell index at the same instant; ``fidelity`` is the pair's
     true fidelity with that Bell state at the herald (a ground-truth
-    annotation for the delivery report, read from the run's oracle)."""
+    annotation for the delivery report, read from the run's oracle). One per
+    pair, so a plain slotted class (a frozen dataclass costs more to build)."""
 
-    pair_id: int
-    bell_index: int
-    fidelity: float
+    __slots__ = ("bell_index", "fidelity", "pair_id")
+
+    def __init__(self, pair_id: int, bell_index: int, fidelity: float) -> None:
+        self.pair_id = pair_id
+        self.bell_index = bell_index
+        self.fidelity = fidelity
 
 
 class PhysicalUser(Protocol):

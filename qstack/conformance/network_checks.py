@@ -1,0 +1,222 @@
+"""The network-layer contract (``specs/network.md``) as checks over a
+run's observations: one ``check_net_*`` per clause."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from qstack.conformance.checks import FIDELITY_TOLERANCE, Violation
+from qstack.conformance.observer import NetObservations
+from qstack.layers.network.messages import NetDone, NetError, NetOk
+from qstack.sim.trace import TraceRecord
+
+
+def _net_ups(obs: NetObservations) -> list[TraceRecord]:
+    return [
+        r
+        for r in obs.records
+        if r.direction == "up" and isinstance(r.message, NetOk | NetError | NetDone)
+    ]
+
+
+def _net_ends(obs: NetObservations) -> dict[str, dict[str, tuple[int, str]]]:
+    """Per request id: node -> (time, "done" | "error") of its first ending."""
+    ends: dict[str, dict[str, tuple[int, str]]] = defaultdict(dict)
+    for record in _net_ups(obs):
+        message = record.message
+        if isinstance(message, NetDone | NetError):
+            how = "done" if isinstance(message, NetDone) else "error"
+            ends[message.request_id].setdefault(record.node, (record.time_ps, how))
+    return ends
+
+
+def check_net_4_1(obs: NetObservations) -> list[Violation]:
+    """Every NET_CREATE ends in NET_DONE at both ends or NET_ERROR within max_time."""
+    out: list[Violation] = []
+    ends = _net_ends(obs)
+    reporters: dict[str, set[str]] = defaultdict(set)
+    for record in _net_ups(obs):
+        reporters[record.message.request_id].add(record.node)  # type: ignore[attr-defined]
+    for create in obs.creates:
+        max_time = create.create.max_time_ps
+        deadline = None if max_time is None else create.time_ps + max_time
+        ended = ends.get(create.request_id, {})
+        src, dst = create.node, create.create.remote
+        must = {src} | reporters.get(create.request_id, set())
+        if ended.get(src, (0, ""))[1] == "done":
+            must.add(dst)
+        # the far end cannot hear before one end-to-end delay what the
+        # source did by the deadline
+        limits = {
+            node: None if deadline is None else deadline + (0 if node == src else obs.grace_ps)
+            for node in obs.nodes
+        }
+        for node in sorted(must):
+            limit = limits.get(node, deadline)
+            if node in ended:
+                when, _ = ended[node]
+                if limit is not None and when > limit:
+                    out.append(
+                        Violation(
+                            "net/4.1",
+                            when,
+                            node,
+                            f"NET_CREATE {create.request_id}",
+                            f"ended {when - limit} ps after its deadline ({limit} ps)",
+                        )
+                    )
+            elif limit is not None and obs.now > limit:
+                out.append(
+                    Violation(
+                        "net/4.1",
+                        limit,
+                        node,
+                        f"NET_CREATE {create.request_id}",
+                        "max_time_ps passed with neither NET_DONE nor NET_ERROR here",
+                    )
+                )
+        for record in _net_ups(obs):
+            message = record.message
+            if (
+                isinstance(message, NetOk)
+                and message.request_id == create.request_id
+                and limits.get(record.node) is not None
+                and record.time_ps > (limits.get(record.node) or 0)
+            ):
+                out.append(
+                    Violation(
+                        "net/4.1",
+                        record.time_ps,
+                        record.node,
+                        f"NET_OK {message.pair_id}",
+                        f"delivered after the request's deadline ({limits.get(record.node)} ps)",
+                    )
+                )
+    return out
+
+
+def check_net_4_2(obs: NetObservations) -> list[Violation]:
+    """Both ends report the same set of pair_ids (for requests done at both ends)."""
+    out: list[Violation] = []
+    ends = _net_ends(obs)
+    ids: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for record in _net_ups(obs):
+        if isinstance(record.message, NetOk):
+            ids[record.message.request_id][record.node].append(record.message.pair_id)
+    for create in obs.creates:
+        src, dst = create.node, create.create.remote
+        per_node = ids.get(create.request_id, {})
+        for node, reported in per_node.items():
+            if len(set(reported)) != len(reported):
+                out.append(
+                    Violation(
+                        "net/4.2",
+                        obs.now,
+                        node,
+                        f"NET_CREATE {create.request_id}",
+                        "the same pair_id was reported twice at one end",
+                    )
+                )
+        ended = ends.get(create.request_id, {})
+        if ended.get(src, (0, ""))[1] == "done" and ended.get(dst, (0, ""))[1] == "done":
+            at_src, at_dst = set(per_node.get(src, [])), set(per_node.get(dst, []))
+            if at_src != at_dst:
+                only_src = sorted(at_src - at_dst)[:3]
+                only_dst = sorted(at_dst - at_src)[:3]
+                out.append(
+                    Violation(
+                        "net/4.2",
+                        max(ended[src][0], ended[dst][0]),
+                        dst,
+                        f"NET_CREATE {create.request_id}",
+                        f"pair ids differ: only at {src}: {only_src}; only at {dst}: {only_dst}",
+                    )
+                )
+    return out
+
+
+def check_net_4_3(obs: NetObservations) -> list[Violation]:
+    """Every request's memory is freed when it ends (judged once all have ended)."""
+    if not obs.final:
+        return []
+    ends = _net_ends(obs)
+    if any(c.node not in ends.get(c.request_id, {}) for c in obs.creates):
+        return []  # some request never ended: net/4.1 says so
+    out: list[Violation] = []
+    for node, holders in obs.holders.items():
+        for qubit, holder in enumerate(holders):
+            if holder is not None:
+                out.append(
+                    Violation(
+                        "net/4.3",
+                        obs.now,
+                        node,
+                        f"qubit {qubit}",
+                        f"still held by {holder!r} after every request ended",
+                    )
+                )
+    return out
+
+
+def check_net_4_4(obs: NetObservations) -> list[Violation]:
+    """Delivered pairs are Phi+ after correction: bell_index 0, the
+    destination's qubit in the Bell state a noiseless run would give Phi+
+    (its correction applied), and the true fidelity with that state."""
+    out: list[Violation] = []
+    for truth in obs.oks:
+        ok = truth.ok
+        if ok.bell_index != 0:
+            out.append(
+                Violation(
+                    "net/4.4",
+                    truth.time_ps,
+                    truth.node,
+                    f"NET_OK {ok.pair_id}",
+                    f"bell_index = {ok.bell_index}: end-to-end pairs are delivered as Phi+ (0)",
+                )
+            )
+        if truth.node == ok.dst and truth.reference_index not in (None, 0):
+            out.append(
+                Violation(
+                    "net/4.4",
+                    truth.time_ps,
+                    truth.node,
+                    f"NET_OK {ok.pair_id}",
+                    f"the pair is in Bell state {truth.reference_index}, not Phi+: the "
+                    "destination delivered it without the right Pauli-frame correction",
+                )
+            )
+        if truth.fidelity is not None and abs(truth.fidelity - ok.fidelity) > FIDELITY_TOLERANCE:
+            out.append(
+                Violation(
+                    "net/4.4",
+                    truth.time_ps,
+                    truth.node,
+                    f"NET_OK {ok.pair_id}",
+                    f"fidelity = {ok.fidelity:.9f} but the pair's true fidelity with Phi+ "
+                    f"(after the destination's correction) is {truth.fidelity:.9f}",
+                )
+            )
+    return out
+
+
+def check_net_4_5(obs: NetObservations) -> list[Violation]:
+    """No delivered pair is older than the request's cutoff."""
+    out: list[Violation] = []
+    cutoffs = {c.request_id: c.create.cutoff_ps for c in obs.creates}
+    for truth in obs.oks:
+        cutoff = cutoffs.get(truth.ok.request_id)
+        if cutoff is None or truth.birth_ps is None:
+            continue
+        age = truth.time_ps - truth.birth_ps
+        if age > cutoff:
+            out.append(
+                Violation(
+                    "net/4.5",
+                    truth.time_ps,
+                    truth.node,
+                    f"NET_OK {truth.ok.pair_id}",
+                    f"delivered at age {age} ps > cutoff_ps {cutoff}",
+                )
+            )
+    return out
