@@ -37,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--trace", metavar="FILE", help="write the message trace as JSON lines")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one value of the file, e.g. links[*].length_km=50 (repeatable)",
+    )
     commands.add_parser("default", help="print the built-in scenario as TOML")
     diagram = commands.add_parser("diagram", help="draw a layer's state machines")
     diagram.add_argument("layer", choices=sorted(LAYER_TABLES))
@@ -44,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (
         ("trace", "render a run's message trace as a sequence chart (see: qstack trace -h)"),
         ("conform", "check a layer implementation against its contract (qstack conform -h)"),
+        ("sweep", "run a scenario over a grid of --set values (qstack sweep -h)"),
+        ("plot", "plot a sweep's results with confidence bands (qstack plot -h)"),
     ):
         sub = commands.add_parser(name, help=text, add_help=False)
         sub.add_argument("rest", nargs=argparse.REMAINDER)
@@ -112,7 +122,12 @@ def format_report(report: RunReport) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        scenario = default_scenario() if args.file is None else load_scenario(args.file)
+        if args.overrides:
+            from qstack.experiments.cli import load_with_overrides
+
+            scenario = load_with_overrides(args.file, args.overrides)
+        else:
+            scenario = default_scenario() if args.file is None else load_scenario(args.file)
         if args.seed is not None and args.seed < 0:
             raise ScenarioError(f"--seed = {args.seed}: must be >= 0")
         with ExitStack() as stack:
@@ -164,6 +179,10 @@ def _main(argv: Sequence[str] | None) -> int:
         from qstack.conformance.cli import conform_command
 
         return conform_command(args.rest)
+    if args.command in ("sweep", "plot"):
+        from qstack.experiments.cli import plot_command, sweep_command
+
+        return (sweep_command if args.command == "sweep" else plot_command)(args.rest)
     return _run(args)
 
 
