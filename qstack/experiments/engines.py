@@ -20,6 +20,8 @@ import math
 import os
 import pickle
 import signal
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Literal, Protocol
@@ -30,6 +32,8 @@ from qstack.registry import Registry
 EngineName = Literal["local", "dask"]
 ENGINES: tuple[str, ...] = ("local", "dask")
 
+#: Seconds between a local worker's checks that the sweep process is still there.
+PARENT_POLL_S = 0.5
 #: Tasks in flight per local worker: enough to keep it busy, few enough to stop fast.
 LOCAL_WINDOW_PER_WORKER = 4
 #: Dask: aim for this many batches per worker, each of at most MAX_BATCH runs.
@@ -73,9 +77,17 @@ def _check_picklable(registry: Registry | None) -> None:
         ) from None
 
 
-def _ignore_interrupt() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them in order."""
+def _start_worker(parent: int) -> None:
+    """Leave Ctrl-C to the parent, which stops the workers in order, and end with the
+    parent: a sweep killed outright (SIGKILL) must not leave workers running."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
 
 
 class LocalEngine:
@@ -87,13 +99,15 @@ class LocalEngine:
         self._pool: ProcessPoolExecutor | None = None
 
     def results(self, tasks: Sequence[RunTask]) -> Iterator[RunResult]:
-        if self.workers == 1 or len(tasks) <= 1:
+        if self.workers == 1:
             for task in tasks:
                 yield run_task(task, self.registry)
             return
-        _check_picklable(self.registry)
+        _check_picklable(self.registry)  # whatever the task count: the rule should not vary
         self._pool = ProcessPoolExecutor(
-            max_workers=min(self.workers, len(tasks)), initializer=_ignore_interrupt
+            max_workers=min(self.workers, len(tasks)),
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
         )
         window = self.workers * LOCAL_WINDOW_PER_WORKER
         queue = iter(tasks)

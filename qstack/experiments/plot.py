@@ -128,14 +128,34 @@ def plot_frame(
     logy: bool = False,
     plob_db_per_km: float | None = None,
     request: str | None = None,
-    title: str | None = None,
 ) -> str:
-    """Draw ``frame`` (sweep rows) to ``out``; returns notes for the user (may be empty)."""
+    """Draw ``frame`` (sweep rows) to the figure file ``out``; returns notes for the user."""
     from matplotlib.figure import Figure
 
     out_path = Path(out)
     if out_path.suffix.lower() not in FIGURE_FORMATS:
         raise PlotError(f"-o {out}: must end in {', '.join(FIGURE_FORMATS)}")
+    figure = Figure(figsize=(7, 4.5))
+    notes = draw(figure.add_subplot(), frame, x, y, hue, logx, logy, plob_db_per_km, request)
+    figure.tight_layout()
+    figure.savefig(out_path, dpi=120)
+    return notes
+
+
+def draw(
+    axes: Any,
+    frame: Any,
+    x: str,
+    y: str,
+    hue: str | None = None,
+    logx: bool = False,
+    logy: bool = False,
+    plob_db_per_km: float | None = None,
+    request: str | None = None,
+) -> str:
+    """Draw the lines of ``frame`` on matplotlib ``axes`` (one panel of a bigger figure)."""
+    import pandas as pd
+
     for option, column in (("--x", x), ("--y", y), ("--hue", hue)):
         if column is not None and column not in frame.columns:
             raise PlotError(
@@ -147,8 +167,6 @@ def plot_frame(
             names = sorted(set(frame["name"])) if "name" in frame.columns else []
             raise PlotError(f"--request {request}: no such request; requests: {', '.join(names)}")
         frame = frame[frame["name"] == request]
-    import pandas as pd
-
     values = pd.to_numeric(frame[y], errors="coerce")
     if values.notna().sum() == 0:
         raise PlotError(f"--y {y}: no numeric values in that column")
@@ -160,9 +178,6 @@ def plot_frame(
     if extra:
         notes.append(f"separate lines for each {', '.join(extra)} (not averaged together)")
     stats = summarise(frame, x, y, groups)
-
-    figure = Figure(figsize=(7, 4.5))
-    axes = figure.add_subplot()
     for label, line in stats.groupby(groups, sort=True) if groups else [((), stats)]:
         keys = label if isinstance(label, tuple) else (label,)
         text = ", ".join(f"{g}={v}" for g, v in zip(groups, keys, strict=True)) or y
@@ -179,7 +194,7 @@ def plot_frame(
             )
     if plob_db_per_km is not None:
         _plob_line(axes, stats[x], x, plob_db_per_km)
-    axes.set(xlabel=x, ylabel=f"{y} (mean, 95% CI)", title=title or "")
+    axes.set(xlabel=x, ylabel=f"{y} (mean, 95% CI)")
     if logx:
         axes.set_xscale("log")
     if logy:
@@ -188,8 +203,6 @@ def plot_frame(
             notes.append("points with a mean <= 0 cannot be drawn on a log axis")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(out_path, dpi=120)
     return "; ".join(notes)
 
 
