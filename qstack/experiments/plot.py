@@ -178,6 +178,10 @@ def draw(
     if extra:
         notes.append(f"separate lines for each {', '.join(extra)} (not averaged together)")
     stats = summarise(frame, x, y, groups)
+    if logy and (stats["mean"] <= 0).any():
+        notes.append(f"{int((stats['mean'] <= 0).sum())} points with a mean <= 0 are left out "
+                     "of the log axis")  # fmt: skip
+        stats = stats[stats["mean"] > 0]
     for label, line in stats.groupby(groups, sort=True) if groups else [((), stats)]:
         keys = label if isinstance(label, tuple) else (label,)
         text = ", ".join(f"{g}={v}" for g, v in zip(groups, keys, strict=True)) or y
@@ -199,8 +203,6 @@ def draw(
         axes.set_xscale("log")
     if logy:
         axes.set_yscale("log")
-        if (stats["mean"] <= 0).any():
-            notes.append("points with a mean <= 0 cannot be drawn on a log axis")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)
     return "; ".join(notes)
