@@ -63,10 +63,8 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _check_picklable(registry: Registry | None) -> None:
+def _check_picklable(registry: Registry) -> None:
     """Worker processes get the registry by pickling: say so plainly when that fails."""
-    if registry is None:
-        return
     try:
         pickle.dumps(registry)
     except Exception as error:
@@ -90,12 +88,18 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
+def sweep_registry(registry: Registry | None) -> Registry:
+    """The registry every run of a sweep resolves plug-in names in: the one given, or
+    the built-ins and this machine's entry points, scanned once per sweep, not per run."""
+    return Registry.with_defaults() if registry is None else registry
+
+
 class LocalEngine:
     """Processes on this machine (or this process, for one worker)."""
 
     def __init__(self, workers: int, registry: Registry | None) -> None:
         self.workers = workers
-        self.registry = registry
+        self.registry = sweep_registry(registry)
         self._pool: ProcessPoolExecutor | None = None
 
     def results(self, tasks: Sequence[RunTask]) -> Iterator[RunResult]:
@@ -141,6 +145,10 @@ class LocalEngine:
             process.join()
 
 
+def _imported_on_worker() -> None:
+    """Run on each Dask worker at start: unpickling this function imports qstack there."""
+
+
 def batch_size(tasks: int, workers: int) -> int:
     """Runs per Dask task: about ``BATCHES_PER_WORKER`` tasks per worker, at most ``MAX_BATCH``."""
     return max(1, min(MAX_BATCH, math.ceil(tasks / (max(workers, 1) * BATCHES_PER_WORKER))))
@@ -157,7 +165,7 @@ class DaskEngine:
                 "the dask engine needs dask.distributed: pip install 'qstack[dask]'"
             ) from None
         self._distributed: Any = distributed
-        self.registry = registry
+        self.registry = sweep_registry(registry)
         self._cluster: Any = None
         self._futures: list[Any] = []
         if scheduler is None:
@@ -176,6 +184,14 @@ class DaskEngine:
                 raise EngineError(
                     f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({error})"
                 ) from None
+        try:  # import qstack on every worker now, not inside the first runs' time
+            self._client.run(_imported_on_worker)
+        except ImportError as error:
+            self.close()
+            raise EngineError(
+                f"the Dask workers cannot import qstack ({error}); install qstack and the "
+                "plug-ins the scenario names on every worker machine"
+            ) from None
 
     def _worker_count(self) -> int:
         threads: dict[str, int] = self._client.nthreads()
@@ -185,11 +201,7 @@ class DaskEngine:
         if not tasks:
             return
         _check_picklable(self.registry)
-        registry = (
-            None
-            if self.registry is None
-            else self._client.scatter(self.registry, broadcast=True, hash=False)
-        )
+        registry = self._client.scatter(self.registry, broadcast=True, hash=False)
         size = batch_size(len(tasks), self._worker_count())
         self._futures = [
             self._client.submit(run_batch, list(tasks[i : i + size]), registry, pure=False)
