@@ -48,20 +48,21 @@ shows the mean over replicas with a 95% confidence band.
 
 Run it with ``python examples/qkd_distance.py`` (about 20-30 seconds of work
 shared by the cores; ``--quick``: three distances and fewer pairs, a few
-seconds). It always prints a table; with the ``plot`` extra
-(``pip install 'qstack[plot]'``: matplotlib, pandas, scipy) it also saves a
-plot to ``--out`` (default ``qkd_distance.png``). Exit status 0, or 1 if a
-single link ever exceeded the PLOB bound (which would be a bug).
+seconds). It needs pandas (``pip install 'qstack[pandas]'``) and prints a
+table; with the ``plot`` extra (``pip install 'qstack[plot]'``: matplotlib,
+pandas, scipy) it also saves a plot to ``--out`` (default
+``qkd_distance.png``). Exit status 0, or 1 if a single link ever exceeded the
+PLOB bound (which would be a bug).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from typing import Any
 
 from qstack.experiments import sweep
+from qstack.experiments.plot import PlotSpec, save_figure
 from qstack.physics.formulas import fiber_transmittance, plob_bound
 from qstack.physics.hardware import Fiber
 from qstack.scenario import parse_scenario
@@ -166,28 +167,27 @@ def table(rows: Any) -> str:
 
 def plot(rows: Any, out: str, memory_t_s: float) -> bool:
     """Save the two panels to ``out``; False when the plot extra is not installed."""
-    try:
-        figure_module: Any = importlib.import_module("matplotlib.figure")
-        from qstack.experiments.plot import draw
-    except ImportError:
-        return False
-    figure = figure_module.Figure(figsize=(12, 4.8))
-    per_use, per_s = figure.subplots(1, 2)
     lines = rows[["distance_km", "segments", "key_bits_per_use", "key_rate_bps"]]
-    draw(per_use, lines, "distance_km", "key_bits_per_use", hue="segments", logy=True,
-         plob_db_per_km=ATTENUATION_DB_PER_KM)  # fmt: skip
-    draw(per_s, lines, "distance_km", "key_rate_bps", hue="segments", logy=True)
-    per_use.set(xlabel="total distance L (km)", ylabel="secret bits per channel use",
-                title="per use of the L-km channel (one attempt slot)")  # fmt: skip
-    per_s.set(xlabel="total distance L (km)", ylabel="secret bits per simulated second",
-              title="per second of simulated time")  # fmt: skip
-    figure.suptitle(
+    per_use = PlotSpec(
+        "distance_km", "key_bits_per_use", hue="segments", logy=True,
+        plob_db_per_km=ATTENUATION_DB_PER_KM, xlabel="total distance L (km)",
+        ylabel="secret bits per channel use",
+        title="per use of the L-km channel (one attempt slot)",
+    )  # fmt: skip
+    per_s = PlotSpec(
+        "distance_km", "key_rate_bps", hue="segments", logy=True,
+        xlabel="total distance L (km)", ylabel="secret bits per simulated second",
+        title="per second of simulated time",
+    )  # fmt: skip
+    title = (
         f"BBM92 over double-click links (0.2 dB/km, detectors {DETECTOR_EFFICIENCY}, "
         f"dark counts {DARK_COUNT_PROBABILITY:g}, memory T = {memory_t_s:g} s)\n"
         "mean and 95% confidence interval over replicas; points without key left out"
     )
-    figure.tight_layout()
-    figure.savefig(out, dpi=120)
+    try:
+        save_figure(out, [(lines, per_use), (lines, per_s)], title)
+    except ImportError:
+        return False
     return True
 
 

@@ -24,9 +24,9 @@ figures carry 95% confidence intervals (t-distribution over replicas).
 Printed per load and strategy: the share of requests done within
 ``run.until_s`` (20 s simulated), the throughput (pairs delivered to all
 requests together, per simulated second of the run, which ends when the
-last request does), and the mean fidelity of the delivered pairs. With the
-plot extra (``pip install 'qstack[plot]'``) it also saves the two curves to
-``--out`` (default ``routing_load.png``).
+last request does), and the mean fidelity of the delivered pairs. It
+needs pandas and scipy, and draws the two curves to ``--out`` (default
+``routing_load.png``) with matplotlib: ``pip install 'qstack[plot]'``.
 
 Run it with ``python examples/routing_load.py`` (``--quick``: loads 1, 4
 and 8, two replicas).
@@ -35,14 +35,13 @@ and 8, two replicas).
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from typing import Any
 
 from custom_routing import WidestRate  # the strategy of examples/custom_routing.py
 
 from qstack.experiments import sweep
-from qstack.experiments.plot import t_half_width
+from qstack.experiments.plot import PlotSpec, save_figure, t_half_width
 from qstack.registry import Registry
 
 #: Node pairs (in this order) on which the four strategies do not all agree.
@@ -124,24 +123,20 @@ def table(runs: Any) -> str:
 
 
 def plot(runs: Any, out: str) -> bool:
-    """Rate and fidelity against load, one line per strategy; False without the plot extra."""
-    try:
-        figure_module: Any = importlib.import_module("matplotlib.figure")
-        from qstack.experiments.plot import draw
-    except ImportError:
-        return False
-    figure = figure_module.Figure(figsize=(12, 4.5))
-    rate, fidelity = figure.subplots(1, 2)
-    draw(rate, runs, "load", "throughput_hz", hue="network.routing")
-    draw(fidelity, runs, "load", "fidelity", hue="network.routing")
-    rate.set(xlabel="requests at once", ylabel="pairs delivered per second, all requests")
-    fidelity.set(xlabel="requests at once", ylabel="mean fidelity of delivered pairs")
-    figure.suptitle(
+    """Throughput and fidelity against load, a line per strategy; False without the plot extra."""
+    label = "requests at once"
+    throughput = PlotSpec("load", "throughput_hz", hue="network.routing", xlabel=label,
+                          ylabel="pairs delivered per second, all requests")  # fmt: skip
+    fidelity = PlotSpec("load", "fidelity", hue="network.routing", xlabel=label,
+                        ylabel="mean fidelity of delivered pairs")  # fmt: skip
+    title = (
         "Routing strategies on a 12-node Waxman network as load grows "
         "(mean and 95% confidence interval over replicas)"
     )
-    figure.tight_layout()
-    figure.savefig(out, dpi=120)
+    try:
+        save_figure(out, [(runs, throughput), (runs, fidelity)], title)
+    except ImportError:
+        return False
     return True
 
 

@@ -65,7 +65,11 @@ def _sweep_parser() -> argparse.ArgumentParser:
         "several --set make the cartesian product",
     )
     parser.add_argument("--replicas", type=int, default=1, help="runs per point (default 1)")
-    parser.add_argument("--workers", type=int, help="parallel runs (default: this machine's cores)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="parallel runs (default: this machine's cores; with --scheduler the cluster's)",
+    )
     parser.add_argument("--engine", choices=ENGINES, default="local", help="default: local")
     parser.add_argument(
         "--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:8786); --engine dask"
@@ -98,6 +102,9 @@ def sweep_command(argv: Sequence[str]) -> int:
     except RunFailedError as error:
         print(f"qstack: {error}", file=sys.stderr)
         return EXIT_RUN_FAILED
+    except KeyboardInterrupt:  # while validating the points or starting a cluster
+        print("qstack: interrupted before any run finished", file=sys.stderr)
+        return EXIT_INTERRUPTED
     done = outcome.skipped + outcome.completed
     if args.out is None:
         print(format_table(store.rows, plan.keys))
@@ -108,8 +115,8 @@ def sweep_command(argv: Sequence[str]) -> int:
             file=sys.stderr,
         )
     if outcome.interrupted:
-        kept = f"their rows are in {args.out}; add --resume to finish" if args.out else ""
-        print(f"qstack: interrupted after {done} of {outcome.runs} runs; {kept}", file=sys.stderr)
+        kept = f"; their rows are in {args.out}: add --resume to finish" if args.out else ""
+        print(f"qstack: interrupted after {done} of {outcome.runs} runs{kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     if store.rows and args.out is None:
         row = store.rows[0]
@@ -153,21 +160,12 @@ def format_table(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
 
 def plot_command(argv: Sequence[str]) -> int:
     """``qstack plot``: returns the exit status."""
-    from qstack.experiments.plot import PlotError, plot_file, plot_parser
+    from qstack.experiments.plot import PlotError, PlotSpec, plot_file, plot_parser
 
     args = plot_parser().parse_args(list(argv))
+    spec = PlotSpec(args.x, args.y, args.hue, args.logx, args.logy, args.plob, args.request)
     try:
-        note = plot_file(
-            args.results,
-            x=args.x,
-            y=args.y,
-            hue=args.hue,
-            out=args.output,
-            logx=args.logx,
-            logy=args.logy,
-            plob_db_per_km=args.plob,
-            request=args.request,
-        )
+        note = plot_file(args.results, spec, args.output)
     except PlotError as error:
         print(f"qstack: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -24,12 +24,12 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from qstack.experiments.runs import RunResult, RunTask, run_batch, run_task
 from qstack.registry import Registry
 
-EngineName = Literal["local", "dask"]
+#: Engine names ``--engine`` accepts.
 ENGINES: tuple[str, ...] = ("local", "dask")
 
 #: Seconds between a local worker's checks that the sweep process is still there.

@@ -24,7 +24,7 @@ import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -101,10 +101,14 @@ def parse_assignment(text: str) -> tuple[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class _Shape:
-    """What a schema place holds: a table of a model's fields, a free table, a list, a value."""
+    """What a schema place holds: a table of model fields, a free table, a list, a value.
 
-    kind: str  # "model" | "table" | "list" | "value"
-    model: type[BaseModel] | None = None
+    ``models`` holds every model a table may be (a union of entry types takes
+    the fields of any of them; validation then checks the one it is).
+    """
+
+    kind: Literal["model", "table", "list", "value"]
+    models: tuple[type[BaseModel], ...] = ()
     item: _Shape | None = None
 
 
@@ -122,9 +126,10 @@ def _parts(annotation: object) -> list[object]:
 def _shape(annotation: object, metadata: Sequence[object] = ()) -> _Shape:
     """The shape of a field from its annotation (and pydantic's metadata for it)."""
     parts = [*_parts(annotation), *metadata]
+    models = tuple(p for p in parts if isinstance(p, type) and issubclass(p, BaseModel))
+    if models:
+        return _Shape("model", models)
     for part in parts:
-        if isinstance(part, type) and issubclass(part, BaseModel):
-            return _Shape("model", part)
         origin = typing.get_origin(part)
         if origin is list:
             (item,) = typing.get_args(part) or (Any,)
@@ -135,7 +140,7 @@ def _shape(annotation: object, metadata: Sequence[object] = ()) -> _Shape:
             for meta in parts:
                 target = getattr(meta, "model", None)
                 if isinstance(target, type) and issubclass(target, BaseModel):
-                    return _Shape("model", target)
+                    return _Shape("model", (target,))
             return _Shape("table")
     return _Shape("value")
 
@@ -144,20 +149,21 @@ def _is_index(token: Token) -> bool:
     return isinstance(token, int) or token == WILDCARD
 
 
-def _field_shape(model: type[BaseModel], name: str, key: str, where: str) -> _Shape:
-    fields = model.model_fields
-    if name not in fields:
-        close = difflib.get_close_matches(name, list(fields), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; its fields: {', '.join(fields)}"
-        owner = where or "the scenario"
-        raise OverrideError(f"--set {key}: names nothing: {owner} has no field {name!r}{hint}")
-    info = fields[name]
-    return _shape(info.annotation, info.metadata)
+def _field_shape(models: Sequence[type[BaseModel]], name: str, key: str, where: str) -> _Shape:
+    for model in models:
+        info = model.model_fields.get(name)
+        if info is not None:
+            return _shape(info.annotation, info.metadata)
+    fields = list(dict.fromkeys(field for model in models for field in model.model_fields))
+    close = difflib.get_close_matches(name, fields, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; its fields: {', '.join(fields)}"
+    owner = where or "the scenario"
+    raise OverrideError(f"--set {key}: names nothing: {owner} has no field {name!r}{hint}")
 
 
 def _check_schema(key: str, tokens: Sequence[Token]) -> None:
     """Refuse a key whose path the scenario schema does not have."""
-    shape = _Shape("model", Scenario)
+    shape = _Shape("model", (Scenario,))
     for position, token in enumerate(tokens):
         where = _show_path(tokens[:position])
         if _is_index(token):
@@ -178,8 +184,7 @@ def _check_schema(key: str, tokens: Sequence[Token]) -> None:
         if shape.kind == "table":  # free keys
             shape = _Shape("value")
             continue
-        assert shape.model is not None
-        shape = _field_shape(shape.model, token, key, where)
+        shape = _field_shape(shape.models, token, key, where)
 
 
 # --------------------------------------------------------------------------- the document

@@ -21,6 +21,8 @@ import argparse
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +77,15 @@ def read_results(path: str | os.PathLike[str]) -> Any:
     file = Path(path)
     if not file.exists():
         raise PlotError(f"{file}: no such file")
-    suffix = file.suffix.lower()
-    if suffix == ".csv":
-        return pd.read_csv(file)
-    if suffix == ".jsonl":
-        return pd.read_json(file, lines=True)
-    if suffix == ".parquet":
-        return pd.read_parquet(file)
-    raise PlotError(f"{file}: must end in .csv, .jsonl or .parquet")
+    readers = {".csv": pd.read_csv, ".jsonl": partial(pd.read_json, lines=True)}
+    readers[".parquet"] = pd.read_parquet
+    reader = readers.get(file.suffix.lower())
+    if reader is None:
+        raise PlotError(f"{file}: must end in .csv, .jsonl or .parquet")
+    try:
+        return reader(file)
+    except (ValueError, OSError, ImportError) as error:  # parsers' errors are ValueErrors
+        raise PlotError(f"{file}: cannot read it: {error}") from None
 
 
 def t_half_width(std: float, n: int) -> float:
@@ -118,55 +121,66 @@ def _line_groups(frame: Any, x: str, hue: str | None) -> tuple[list[str], list[s
     return [*groups, *extra], extra
 
 
-def plot_frame(
-    frame: Any,
-    x: str,
-    y: str,
+@dataclass(frozen=True)
+class PlotSpec:
+    """What one panel shows: x and y columns, lines by ``hue``, axes and labels."""
+
+    x: str
+    y: str
+    hue: str | None = None
+    logx: bool = False
+    logy: bool = False
+    plob_db_per_km: float | None = None
+    """Draw the PLOB bound for this fiber attenuation (x: a length in km)."""
+    request: str | None = None
+    """Only the rows of this request (its ``name``)."""
+    xlabel: str | None = None
+    ylabel: str | None = None
+    title: str | None = None
+
+
+def save_figure(
     out: str | os.PathLike[str],
-    hue: str | None = None,
-    logx: bool = False,
-    logy: bool = False,
-    plob_db_per_km: float | None = None,
-    request: str | None = None,
+    panels: Sequence[tuple[Any, PlotSpec]],
+    title: str | None = None,
 ) -> str:
-    """Draw ``frame`` (sweep rows) to the figure file ``out``; returns notes for the user."""
+    """One figure with a panel per (rows, spec), side by side, saved to ``out``.
+
+    Returns the notes for the user (rows left out, lines split), one per panel.
+    """
     from matplotlib.figure import Figure
 
     out_path = Path(out)
     if out_path.suffix.lower() not in FIGURE_FORMATS:
         raise PlotError(f"-o {out}: must end in {', '.join(FIGURE_FORMATS)}")
-    figure = Figure(figsize=(7, 4.5))
-    notes = draw(figure.add_subplot(), frame, x, y, hue, logx, logy, plob_db_per_km, request)
+    figure = Figure(figsize=(6 * len(panels) + 1, 4.5 + 0.4 * (title is not None)))
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    notes = [draw(ax, frame, spec) for ax, (frame, spec) in zip(axes, panels, strict=True)]
+    if title:
+        figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(out_path, dpi=120)
-    return notes
+    return "; ".join(note for note in notes if note)
 
 
-def draw(
-    axes: Any,
-    frame: Any,
-    x: str,
-    y: str,
-    hue: str | None = None,
-    logx: bool = False,
-    logy: bool = False,
-    plob_db_per_km: float | None = None,
-    request: str | None = None,
-) -> str:
-    """Draw the lines of ``frame`` on matplotlib ``axes`` (one panel of a bigger figure)."""
+def draw(axes: Any, frame: Any, spec: PlotSpec) -> str:
+    """Draw the lines of ``frame`` (sweep rows) on matplotlib ``axes``; returns notes."""
     import pandas as pd
 
+    x, y, hue = spec.x, spec.y, spec.hue
     for option, column in (("--x", x), ("--y", y), ("--hue", hue)):
         if column is not None and column not in frame.columns:
             raise PlotError(
                 f"{option} {column}: no such column; columns: {', '.join(map(str, frame.columns))}"
             )
     notes: list[str] = []
-    if request is not None:
-        if "name" not in frame.columns or request not in set(frame["name"]):
-            names = sorted(set(frame["name"])) if "name" in frame.columns else []
-            raise PlotError(f"--request {request}: no such request; requests: {', '.join(names)}")
-        frame = frame[frame["name"] == request]
+    if spec.request is not None:
+        names = sorted(set(frame["name"])) if "name" in frame.columns else []
+        if spec.request not in names:
+            raise PlotError(
+                f"--request {spec.request}: no such request; requests: {', '.join(names)}"
+            )
+        frame = frame[frame["name"] == spec.request]
     values = pd.to_numeric(frame[y], errors="coerce")
     if values.notna().sum() == 0:
         raise PlotError(f"--y {y}: no numeric values in that column")
@@ -178,7 +192,7 @@ def draw(
     if extra:
         notes.append(f"separate lines for each {', '.join(extra)} (not averaged together)")
     stats = summarise(frame, x, y, groups)
-    if logy and (stats["mean"] <= 0).any():
+    if spec.logy and (stats["mean"] <= 0).any():
         notes.append(f"{int((stats['mean'] <= 0).sum())} points with a mean <= 0 are left out "
                      "of the log axis")  # fmt: skip
         stats = stats[stats["mean"] > 0]
@@ -196,12 +210,12 @@ def draw(
                 color=drawn[0].get_color(),
                 linewidth=0,
             )
-    if plob_db_per_km is not None:
-        _plob_line(axes, stats[x], x, plob_db_per_km)
-    axes.set(xlabel=x, ylabel=f"{y} (mean, 95% CI)")
-    if logx:
+    if spec.plob_db_per_km is not None:
+        _plob_line(axes, stats[x], x, spec.plob_db_per_km)
+    axes.set(xlabel=spec.xlabel or x, ylabel=spec.ylabel or f"{y} (mean, 95% CI)", title=spec.title)
+    if spec.logx:
         axes.set_xscale("log")
-    if logy:
+    if spec.logy:
         axes.set_yscale("log")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)
@@ -225,18 +239,8 @@ def _plob_line(axes: Any, xs: Any, x: str, attenuation_db_per_km: float) -> None
     )
 
 
-def plot_file(
-    results: str | os.PathLike[str],
-    x: str,
-    y: str,
-    out: str | os.PathLike[str],
-    hue: str | None = None,
-    logx: bool = False,
-    logy: bool = False,
-    plob_db_per_km: float | None = None,
-    request: str | None = None,
-) -> str:
-    """``qstack plot``: read the rows, draw, return the notes."""
+def plot_file(results: str | os.PathLike[str], spec: PlotSpec, out: str | os.PathLike[str]) -> str:
+    """``qstack plot``: read the rows, draw, save; returns the notes."""
     try:
         import matplotlib  # noqa: F401
         import pandas  # noqa: F401
@@ -246,5 +250,4 @@ def plot_file(
             f"plotting needs matplotlib, pandas and scipy ({error.name} is missing): "
             "pip install 'qstack[plot]'"
         ) from None
-    frame = read_results(results)
-    return plot_frame(frame, x, y, out, hue, logx, logy, plob_db_per_km, request)
+    return save_figure(out, [(read_results(results), spec)])

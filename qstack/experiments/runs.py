@@ -21,8 +21,6 @@ from qstack.scenario import Scenario, ScenarioError
 LEAD_COLUMNS = ("point", "replica", "seed", "name")
 #: Row columns after the request report's fields.
 TAIL_COLUMNS = ("sim_time_s", "events", "wall_time_s", "scenario_hash")
-#: Columns that differ between two runs of the same row (everything else is reproducible).
-WALL_CLOCK_COLUMNS = ("wall_time_s",)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,13 @@ the plan on an engine and hands rows to a store as runs finish, and
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from qstack.experiments.document import ScenarioSource, scenario_hash, scenario_source
@@ -80,12 +81,19 @@ class SweepPlan:
         return shlex.join([*words, "--seed", str(seed)])
 
 
-def _toml(value: object) -> str:
-    """A value as ``--set`` reads it back (TOML; strings that would parse otherwise quoted)."""
+def _toml(value: object, bare: bool = True) -> str:
+    """A value as ``--set`` reads it back: TOML, with a string left bare when it reads
+    back as itself (``fidelity-aware``), quoted otherwise and inside arrays and tables."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return value if parse_value(value) == value else '"' + value.replace('"', '\\"') + '"'
+        if bare and parse_value(value) == value:
+            return value
+        return json.dumps(value)  # a JSON string is a TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(item, False) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml(v, False)}" for k, v in value.items()) + "}"
     return repr(value)
 
 
@@ -133,7 +141,6 @@ class SweepOutcome:
     skipped: int
     completed: int = 0
     interrupted: bool = False
-    failures: list[str] = field(default_factory=list)
 
 
 def _resumable(plan: SweepPlan, rows: Sequence[Row], where: str) -> tuple[list[Row], set[Any]]:
@@ -157,7 +164,10 @@ def _resumable(plan: SweepPlan, rows: Sequence[Row], where: str) -> tuple[list[R
             ) from None
         point, replica = run
         if point >= len(plan.points) or replica >= plan.replicas:
-            continue  # a bigger sweep wrote it; this one does not include that run
+            raise ResultsError(
+                f"{where}: holds point {point} replica {replica}, which this sweep does not "
+                "have (fewer values or replicas?); use another --out, or --overwrite"
+            )
         expected = derive_seed(plan.base_seed, point, replica)
         if seed != expected or row.get("scenario_hash") != plan.points[point].scenario_hash:
             raise ResultsError(
@@ -271,7 +281,8 @@ def sweep(
     plan = plan_sweep(scenario, grid_axes(grid), replicas, seed)
     store = open_store(plan.keys, out, resume, overwrite)
     runner = make_engine(engine, workers, registry, scheduler)
-    outcome = execute(plan, runner, store, resume, sys.stderr if progress else None, str(out))
+    stream = sys.stderr if progress else None
+    outcome = execute(plan, runner, store, resume, stream, os.fspath(out or "results"))
     if outcome.interrupted:
         raise KeyboardInterrupt
     return pd.DataFrame(store.rows, columns=store.columns())

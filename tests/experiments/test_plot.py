@@ -15,7 +15,7 @@ pytest.importorskip("scipy")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from qstack.experiments.plot import draw, summarise  # noqa: E402
+from qstack.experiments.plot import PlotSpec, draw, summarise  # noqa: E402
 from qstack.physics.formulas import fiber_transmittance, plob_bound  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -78,7 +78,8 @@ def test_plob_line_is_the_bound_over_the_x_range() -> None:
         }
     )
     axes = Figure().add_subplot()
-    assert draw(axes, frame, "links[*].length_km", "bits", logy=True, plob_db_per_km=0.2) == ""
+    spec = PlotSpec("links[*].length_km", "bits", logy=True, plob_db_per_km=0.2)
+    assert draw(axes, frame, spec) == ""
     data, bound = axes.get_lines()
     assert list(data.get_xdata()) == [10, 50]
     assert list(data.get_ydata()) == pytest.approx([0.15, 1.5e-3])

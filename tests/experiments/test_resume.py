@@ -115,7 +115,7 @@ def test_an_interrupted_sweep_process_keeps_its_rows_and_resumes(
     err = log.read_text(encoding="utf-8")
     if how == signal.SIGINT:
         assert process.returncode == 130, err
-        assert "add --resume to finish" in err
+        assert f"their rows are in {out}: add --resume to finish" in err
     else:
         assert process.returncode == -signal.SIGKILL
     finished = {(row["point"], row["replica"]) for row in read_csv_rows(out)}
