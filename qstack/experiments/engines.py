@@ -173,7 +173,7 @@ class DaskEngine:
                 n_workers=workers,
                 threads_per_worker=1,  # runs are pure Python: one per process
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # a free port: never clash with a running dashboard
                 silence_logs=logging.ERROR,
             )
             self._client: Any = distributed.Client(self._cluster)
@@ -215,10 +215,17 @@ class DaskEngine:
         if self._futures:
             self._client.cancel(self._futures)
             self._futures = []
-        self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()
-            self._cluster = None
+        # The cluster logs its shutdown at INFO; a sweep's output is its rows.
+        logger = logging.getLogger("distributed")
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            self._client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+                self._cluster = None
+        finally:
+            logger.setLevel(level)
 
 
 def make_engine(
