@@ -10,23 +10,9 @@ from typing import Any
 import pytest
 
 from qstack.cli import main
-from tests.builders import two_node_scenario
 
 #: Columns that differ between two runs of the same row.
 WALL_CLOCK = {"wall_time_s"}
-
-
-def tiny_scenario(pairs: int = 20) -> dict[str, Any]:
-    """Two nodes, one abstract link (p = 0.2 per 0.1 ms attempt), a pairs request and a qkd one."""
-    data = two_node_scenario(
-        requests=[
-            {"app": "pairs", "src": "alice", "dst": "bob", "pairs": pairs},
-            {"app": "pairs", "src": "bob", "dst": "alice", "pairs": pairs // 2, "priority": 1},
-        ]
-    )
-    data["nodes"][0]["memory_t_s"] = 0.5
-    data["nodes"][1]["memory_t_s"] = 0.5
-    return data
 
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:

@@ -193,6 +193,18 @@ def test_a_users_strategy_runs_in_worker_processes() -> None:
     assert math.isclose(fidelity[LongWayRound.name], swap_werner_fidelity(0.9, 0.9), rel_tol=1e-12)
 
 
+@pytest.mark.slow
+def test_a_users_strategy_runs_on_a_dask_cluster() -> None:
+    pytest.importorskip("dask.distributed", reason="the dask extra is part of the test extra")
+    registry = Registry.with_defaults()
+    registry.register("routing", LongWayRound.name, LongWayRound)
+    grid = {"network.routing": ["shortest-hops", LongWayRound.name]}
+    local = sweep(_triangle(), grid, replicas=2, workers=1, registry=registry)
+    dask = sweep(_triangle(), grid, replicas=2, engine="dask", workers=2, registry=registry)
+    assert dask.drop(columns="wall_time_s").equals(local.drop(columns="wall_time_s"))
+    assert set(dask["status"]) == {"done"}
+
+
 def test_a_registry_workers_cannot_unpickle_is_a_clear_error() -> None:
     registry = Registry.with_defaults()
     registry.register("routing", "inline", lambda: LongWayRound())
