@@ -164,7 +164,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in ("sweep", "plot"):  # their own parsers (and -h)
+        from qstack.experiments.cli import plot_command, sweep_command
+
+        command = sweep_command if arguments[0] == "sweep" else plot_command
+        return command(arguments[1:])
+    args = _parser().parse_args(arguments)
     if args.command == "default":
         print(DEFAULT_SCENARIO_TOML.rstrip("\n"))
         return 0
@@ -179,10 +185,6 @@ def _main(argv: Sequence[str] | None) -> int:
         from qstack.conformance.cli import conform_command
 
         return conform_command(args.rest)
-    if args.command in ("sweep", "plot"):
-        from qstack.experiments.cli import plot_command, sweep_command
-
-        return (sweep_command if args.command == "sweep" else plot_command)(args.rest)
     return _run(args)
 
 
