@@ -15,7 +15,8 @@ The Python API (everything else is internal and may move)::
     network = qstack.Network(scenario)                         # wired, not yet run
     report = qstack.run_network(network)
 
-Running: :func:`run`, :class:`Network`, :func:`run_network`.
+Running: :func:`run`, :class:`Network`, :func:`run_network`; experiments:
+:func:`sweep` (a grid of ``--set`` values and replicas, as a pandas DataFrame).
 Scenarios: :func:`load_scenario`, :func:`parse_scenario`, :class:`Scenario`,
 :class:`ScenarioError`.
 Plug-ins: :class:`Registry`.
@@ -40,6 +41,7 @@ __version__ = "0.2.0"
 #: ``import qstack`` stays cheap).
 _EXPORTS: dict[str, str] = {
     "run": "qstack.api",
+    "sweep": "qstack.experiments",
     "Network": "qstack.network",
     "run_network": "qstack.runner",
     "load_scenario": "qstack.scenario",
@@ -95,6 +97,7 @@ __all__ = [
     "parse_scenario",
     "run",
     "run_network",
+    "sweep",
 ]
 
 
@@ -113,6 +116,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from qstack.api import run
+    from qstack.experiments import sweep
     from qstack.layers.app.base import Session
     from qstack.layers.app.qkd import QkdRequestReport
     from qstack.layers.app.service import AppHostService, SessionSetup

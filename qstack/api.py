@@ -36,6 +36,7 @@ def run(
     scenario: ScenarioSource,
     *,
     seed: int | None = None,
+    overrides: Mapping[str, object] | None = None,
     registry: Registry | None = None,
     plugins: Iterable[Factory] = (),
     link_layer: LinkLayerFactory | None = None,
@@ -45,14 +46,21 @@ def run(
 ) -> RunReport:
     """Build the network of ``scenario`` and run it to its report.
 
-    ``seed`` replaces the scenario's; ``registry`` resolves the plug-ins the
+    ``seed`` replaces the scenario's; ``overrides`` set keys as
+    ``qstack run --set`` does (``{"links[*].length_km": 50}``, validated like
+    a file); ``registry`` resolves the plug-ins the
     scenario names (default: the built-ins and installed entry points), and
     ``plugins`` are classes added to it for this run, each under the kind
     and name it declares (see :func:`qstack.registry.plugin_identity`);
     ``link_layer`` / ``network_layer`` put a protocol class on every link /
     node; ``trace`` receives every primitive and peer message.
     """
-    loaded = scenario_of(scenario)
+    if overrides:
+        from qstack.experiments import scenario_with_overrides
+
+        loaded = scenario_with_overrides(scenario, overrides)
+    else:
+        loaded = scenario_of(scenario)
     chosen = registry if registry is not None else Registry.with_defaults()
     for factory in plugins:
         chosen.register_class(factory)

@@ -68,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="load a scenario and wire its network without running it"
     )
     check.add_argument("file", help="scenario (.toml or .json; - reads standard input)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one value of the file, e.g. links[*].length_km=50 (repeatable)",
+    )
     commands.add_parser("default", help="print the built-in scenario as TOML")
     diagram = commands.add_parser("diagram", help="draw a layer's state machines")
     diagram.add_argument("layer", choices=sorted(LAYER_TABLES))
@@ -84,6 +92,8 @@ DELEGATED = {
     "trace": "render a run's message trace as a sequence chart (see: qstack trace -h)",
     "report": "one self-contained HTML page showing a run (see: qstack report -h)",
     "conform": "check a layer implementation against its contract (qstack conform -h)",
+    "sweep": "run a scenario over a grid of --set values (qstack sweep -h)",
+    "plot": "plot a sweep's results with confidence bands (qstack plot -h)",
 }
 
 
@@ -96,9 +106,13 @@ def _delegate(command: str, argv: list[str]) -> int:
         from qstack.report import report_command
 
         return report_command(argv)
-    from qstack.conformance.cli import conform_command
+    if command == "conform":
+        from qstack.conformance.cli import conform_command
 
-    return conform_command(argv)
+        return conform_command(argv)
+    from qstack.experiments.cli import plot_command, sweep_command
+
+    return (sweep_command if command == "sweep" else plot_command)(argv)
 
 
 def _progress_printer(stream: TextIO) -> Progress:
@@ -197,7 +211,12 @@ def _run(args: argparse.Namespace) -> int:
                 f"--trace = {args.trace!r}: is the scenario file itself; "
                 "writing the trace would overwrite it"
             )
-        scenario = default_scenario() if args.file is None else load_scenario(args.file)
+        if args.overrides:
+            from qstack.experiments.cli import load_with_overrides
+
+            scenario = load_with_overrides(args.file, args.overrides)
+        else:
+            scenario = default_scenario() if args.file is None else load_scenario(args.file)
         if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
             raise ScenarioError(f"--seed = {args.seed}: must be >= 0 and <= {MAX_SEED}")
         registry = _registry(args.plugin)
