@@ -43,7 +43,7 @@ from qstack.experiments.engines import DaskEngine, LocalEngine
 from qstack.experiments.grid import Axis
 from qstack.experiments.results import RowStore
 from qstack.experiments.runs import RunResult, RunTask, run_task
-from qstack.experiments.sweep import SweepPlan, execute, plan_sweep
+from qstack.experiments.sweeping import SweepPlan, execute, plan_sweep
 from qstack.registry import Registry
 
 POINTS = 10

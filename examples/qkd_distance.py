@@ -40,7 +40,7 @@ Per channel use says nothing about time: an attempt on a link of length
 station and herald back), so a chain's attempts are also shorter. The
 bits-per-second column shows what that is worth.
 
-The runs are a sweep (``qstack.experiments.sweep``), one per chain length,
+The runs are a sweep (``qstack.experiments.sweeping``), one per chain length,
 over ``topology.spacing_km`` = L / n: they run in parallel on every core
 (``--workers``), each with its own seed derived from ``--seed``, the point and
 the replica (``--replicas`` runs each point several times), and the plot

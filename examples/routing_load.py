@@ -18,7 +18,7 @@ crowd it: circuits queue for the same link pairs and the memories of the
 same repeaters, segments wait, age past the cutoff and are discarded, and
 the requests fall behind, while paths spread by hop count share less.
 
-The runs are one sweep per load (``qstack.experiments.sweep`` over
+The runs are one sweep per load (``qstack.experiments.sweeping`` over
 ``network.routing``, ``--replicas`` seeds each, on every core), so the
 figures carry 95% confidence intervals (t-distribution over replicas).
 Printed per load and strategy: the share of requests done within

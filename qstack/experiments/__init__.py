@@ -20,7 +20,7 @@ from typing import Any
 from qstack.experiments.document import scenario_hash, scenario_source
 from qstack.experiments.grid import derive_seed
 from qstack.experiments.overrides import OverrideError, apply_overrides
-from qstack.experiments.sweep import RunFailedError, SweepInputError, sweep
+from qstack.experiments.sweeping import RunFailedError, SweepInputError, sweep
 from qstack.scenario import Scenario, parse_scenario
 
 __all__ = [

@@ -20,7 +20,7 @@ from qstack.experiments.engines import ENGINES, EngineError, make_engine
 from qstack.experiments.grid import parse_axis
 from qstack.experiments.overrides import parse_assignment, parse_value
 from qstack.experiments.results import FORMATS, ResultsError, open_store
-from qstack.experiments.sweep import RunFailedError, execute, plan_sweep
+from qstack.experiments.sweeping import RunFailedError, execute, plan_sweep
 from qstack.scenario import Scenario, ScenarioError
 
 EXIT_RUN_FAILED = 1

@@ -1,4 +1,4 @@
-"""``qstack sweep`` and ``qstack.experiments.sweep``: rows, engines, reproduction, plug-ins."""
+"""``qstack sweep`` and ``qstack.experiments.sweeping``: rows, engines, reproduction, plug-ins."""
 
 from __future__ import annotations
 
