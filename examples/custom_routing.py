@@ -24,18 +24,25 @@ are set directly)::
 Run it with ``python examples/custom_routing.py``; it prints one row per
 strategy and exits with status 1 if any request did not finish "done".
 Nothing in qstack changes: a strategy is any object with a ``name`` and a
-``route(topology, request)`` method, and a run finds it through the
-``Registry`` passed to ``Network``.
+``route(view, request)`` method, and a run finds it through the
+``Registry`` passed to ``Network``. The view is what the routing node knows
+(a ``Topology`` without what it was told is down, plus its own load and
+random stream); ``least-loaded``, the second strategy here, uses the load,
+and ``examples/routing_load.py`` compares it with the others as load grows.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections import deque
 from typing import Any
 
+import networkx as nx
+
 from qstack.layers.network.routing import (
     LinkInfo,
+    NetworkView,
     Route,
     RouteRefusal,
     RouteRequest,
@@ -135,6 +142,48 @@ class WidestRate:
 
     def __repr__(self) -> str:
         return "WidestRate()"
+
+
+class LeastLoaded:
+    """Spread the load this node knows of: among the ``k`` shortest paths (by
+    hops), the one whose busiest link carries the fewest of this node's own
+    circuits; ties go to fewer of them in all, then fewer hops, then the
+    smaller path.
+
+    A node knows the circuits it serves, because it took part in installing
+    each (``view.load``: their paths); it knows nothing of other nodes'
+    circuits. That is enough for a source that starts many requests: it
+    stops piling them onto one trunk.
+    """
+
+    name = "least-loaded"
+
+    def __init__(self, k: int = 8) -> None:
+        self.k = k
+
+    def route(self, view: NetworkView, request: RouteRequest) -> Route | RouteRefusal:
+        if not nx.has_path(view.graph, request.src, request.dst):
+            return RouteRefusal("no_path", f"no path between {request.src!r} and {request.dst!r}")
+        paths = itertools.islice(
+            nx.shortest_simple_paths(view.graph, request.src, request.dst), self.k
+        )
+        load = view.load
+
+        def crowding(path: list[str]) -> tuple[int, int, int, list[str]]:
+            uses = [load.link_use(a, b) for a, b in itertools.pairwise(path)]
+            return (max(uses), sum(uses), len(path), path)
+
+        path = tuple(min(paths, key=crowding))
+        fidelity = estimate_path_fidelity(
+            view, path, request.purification, request.purification_rounds
+        )
+        if fidelity < request.min_fidelity:
+            return RouteRefusal(
+                "fidelity_unreachable",
+                f"{self.name}: estimated fidelity {fidelity:.4f} on {' - '.join(path)} "
+                f"is below the requested {request.min_fidelity:.4f}",
+            )
+        return Route(path, fidelity, estimate_path_time(view, path))
 
 
 # --------------------------------------------------------------------------- the network

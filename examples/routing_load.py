@@ -1,7 +1,7 @@
 """Routing strategies under load: a Waxman network, more and more requests at once.
 
-Every built-in routing strategy, and ``widest-rate`` from
-``examples/custom_routing.py`` (imported, registered by name), serves the
+Every built-in routing strategy, and ``widest-rate`` and ``least-loaded``
+from ``examples/custom_routing.py`` (imported, registered by name), serve the
 same requests on the same 12-node Waxman network: double-click links of 7 to
 109 km (detector efficiency 0.9, dark counts 1e-5), 4 memory qubits per node
 with depolarising time T = 1 s, ``cutoff_s = 0.5``. Each request asks for 20
@@ -10,13 +10,15 @@ in order from a fixed list of node pairs for which the strategies choose
 different paths (so that the comparison measures routing, not luck of the
 draw).
 
-The strategies are load-oblivious: each picks the path that is best for a
+All but one are load-oblivious: each picks the path that is best for a
 request alone (fewest hops, least expected generation time, best estimated
 fidelity, fastest slowest link). With one request the fast-path strategies
 win; as load grows, the ones that agree on the same fast trunk of links
 crowd it: circuits queue for the same link pairs and the memories of the
 same repeaters, segments wait, age past the cutoff and are discarded, and
 the requests fall behind, while paths spread by hop count share less.
+``least-loaded`` sees the circuits its own node already serves (the routing
+view's load) and steers new requests away from the links they use.
 
 The runs are one sweep per load (``qstack.experiments.sweeping`` over
 ``network.routing``, ``--replicas`` seeds each, on every core), so the
@@ -38,7 +40,7 @@ import argparse
 import sys
 from typing import Any
 
-from custom_routing import WidestRate  # the strategy of examples/custom_routing.py
+from custom_routing import LeastLoaded, WidestRate  # the strategies of custom_routing.py
 
 from qstack.experiments import sweep
 from qstack.experiments.plot import PlotSpec, save_figure, t_half_width
@@ -85,6 +87,7 @@ def per_run(loads: tuple[int, ...], replicas: int, workers: int | None) -> Any:
 
     registry = Registry.with_defaults()
     registry.register("routing", WidestRate.name, WidestRate)
+    registry.register("routing", LeastLoaded.name, LeastLoaded)
     grid = {"network.routing": registry.names("routing")}
     frames = []
     for load in loads:

@@ -80,9 +80,11 @@ class Network:
         self.run_context = Run(self.sim, self.store, self.oracle, self.streams, tracer)
         self._plugins: dict[tuple[str, str], object] = {}
         self._check_plugin_names()
-        link_factory = link_layer or cast(LinkLayerFactory, self.registry.resolve("link", "egp"))
+        link_factory = link_layer or cast(
+            LinkLayerFactory, self.registry.resolve("link", scenario.stack.link)
+        )
         network_factory = network_layer or cast(
-            NetworkLayerFactory, self.registry.resolve("network", "qnp")
+            NetworkLayerFactory, self.registry.resolve("network", scenario.stack.network)
         )
         self.memories: dict[str, Memory] = {
             spec.name: build_memory(self.store, spec) for spec in scenario.nodes
@@ -140,6 +142,12 @@ class Network:
         """Every plug-in a scenario names exists in this run's registry, or
         the scenario is refused now, naming the field and the choices."""
         scenario = self.scenario
+        for kind, name in (("link", scenario.stack.link), ("network", scenario.stack.network)):
+            if (kind, name) not in self.registry:
+                raise TopologyError(
+                    f"stack.{kind} = {name!r}: "
+                    + str(UnknownPluginError(kind, name, self.registry.names(kind)))
+                )
         for index, spec in enumerate(scenario.requests):
             options = scenario.network_options(index)
             wanted = [
@@ -271,7 +279,7 @@ class Network:
             cutoff_ps=None if options.cutoff_s is None else seconds_to_ps(options.cutoff_s),
             purification=options.purification,
             purification_rounds=options.purification_rounds,
-            name=f"{spec.app}-{index}",
+            name=self.scenario.request_name(index),
         )
         start_ps = seconds_to_ps(spec.start_s)
         app_options = {
@@ -281,7 +289,7 @@ class Network:
         }
         session = session_class(
             SessionSetup(
-                name=f"{spec.app}-{index}",
+                name=self.scenario.request_name(index),
                 src=spec.src,
                 dst=spec.dst,
                 create=create,

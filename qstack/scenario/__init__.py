@@ -41,6 +41,7 @@ from qstack.scenario.request import (
     PURIFICATIONS,
     NetworkOptions,
     NetworkSettings,
+    StackSettings,
     RequestSpec,
 )
 from qstack.scenario.topology_spec import TOPOLOGY_KINDS, TopologySpec
@@ -59,6 +60,7 @@ __all__ = [
     "LinkSpec",
     "NetworkOptions",
     "NetworkSettings",
+    "StackSettings",
     "NodeSpec",
     "RequestSpec",
     "RunSettings",

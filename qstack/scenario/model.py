@@ -38,6 +38,7 @@ from qstack.scenario.request import (
     NetworkOptions,
     NetworkSettings,
     RequestSpec,
+    StackSettings,
     default_request_name,
 )
 from qstack.scenario.topology_spec import Expansion, TopologySpec, expand_topology
@@ -59,6 +60,7 @@ class Scenario(BaseModel):
     requests: list[RequestSpec] = Field(min_length=1, max_length=MAX_REQUESTS)
     faults: list[FaultSpec] = Field(default_factory=list, max_length=MAX_FAULTS)
     network: NetworkSettings = Field(default_factory=NetworkSettings)
+    stack: StackSettings = Field(default_factory=StackSettings)
     topology: TopologySpec | None = None
 
     # How many of nodes/links (at the end of each list) the topology generated;

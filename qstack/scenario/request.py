@@ -225,6 +225,17 @@ class NetworkOptions(BaseModel):
         return self
 
 
+class StackSettings(BaseModel):
+    """The ``[stack]`` table: the protocol each layer runs, by plug-in name
+    (the built-ins, or a package's or ``--plugin``'s; the run refuses a name
+    its registry does not hold)."""
+
+    model_config = CONFIG
+
+    link: PluginName = "egp"
+    network: PluginName = "qnp"
+
+
 class NetworkSettings(BaseModel):
     """The ``[network]`` table: network-layer defaults for every request.
 

@@ -133,3 +133,28 @@ def test_unknown_purification_is_refused_before_the_run(
     err = capsys.readouterr().err
     assert "network.purification = 'foo'" in err
     assert "unknown purification scheme 'foo'; available: 'bbpssw', 'dejmps'" in err
+
+
+def test_stack_names_the_link_and_network_protocols(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every plug-in kind is named the same way, the layers' protocols included."""
+    from examples.protocol_link import FifoLink
+
+    scenario = two_node_scenario()
+    scenario["stack"] = {"link": "fifo"}
+    with pytest.raises(Exception, match=r"stack.link = 'fifo': unknown link protocol 'fifo'"):
+        qstack.run(scenario)
+    report = qstack.run(scenario, plugins=[FifoLink])
+    assert report.requests[0].status == "done"
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(scenario), encoding="utf-8")
+    monkeypatch.chdir(ROOT)
+    assert main(["run", str(path), "--json", "--plugin", "examples.protocol_link:FifoLink"]) == 0
+    assert json.loads(capsys.readouterr().out)["requests"][0]["status"] == "done"
+    scenario["stack"] = {"network": "nope"}
+    path.write_text(json.dumps(scenario), encoding="utf-8")
+    assert main(["run", str(path)]) == 2
+    assert "stack.network = 'nope': unknown network protocol 'nope'; available: 'qnp'" in (
+        capsys.readouterr().err
+    )

@@ -23,6 +23,7 @@ from qstack.scenario import (
     RunSettings,
     Scenario,
     ScenarioError,
+    StackSettings,
     TopologySpec,
     default_scenario,
     load_scenario,
@@ -427,6 +428,7 @@ def test_spec_documents_every_field() -> None:
         NetworkOptions,
         TopologySpec,
         FaultSpec,
+        StackSettings,
     ):
         missing = set(model.model_fields) - documented
         assert not missing, f"{model.__name__}: {missing} not in specs/scenario.md"
