@@ -41,8 +41,8 @@ from qstack.scenario.request import (
     PURIFICATIONS,
     NetworkOptions,
     NetworkSettings,
-    StackSettings,
     RequestSpec,
+    StackSettings,
 )
 from qstack.scenario.topology_spec import TOPOLOGY_KINDS, TopologySpec
 
@@ -60,12 +60,12 @@ __all__ = [
     "LinkSpec",
     "NetworkOptions",
     "NetworkSettings",
-    "StackSettings",
     "NodeSpec",
     "RequestSpec",
     "RunSettings",
     "Scenario",
     "ScenarioError",
+    "StackSettings",
     "TopologySpec",
     "default_scenario",
     "load_scenario",
