@@ -8,7 +8,7 @@ says what it is, and both reject unknown fields.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,6 +25,23 @@ class Primitive(Message):
 
 class PeerMessage(Message):
     """A protocol data unit sent to the peer entity on another node."""
+
+
+FaultKind = Literal["node_down", "node_up", "link_down", "link_up", "classical_loss"]
+"""What can happen to the network during a run (``[[faults]]`` kinds)."""
+
+
+class FaultTrace(Message):
+    """A trace record of a fault the run applied (layer ``run``): ``fault``
+    is its kind; ``node``, or the link ``a``-``b`` (and the loss
+    ``probability``), what it hit."""
+
+    kind: Literal["FAULT"] = "FAULT"
+    fault: FaultKind
+    node: str | None = None
+    a: str | None = None
+    b: str | None = None
+    probability: float | None = None
 
 
 class Unbound:

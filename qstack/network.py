@@ -10,13 +10,13 @@ same code the conformance harnesses use.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
-
-import networkx as nx
 
 from qstack.hardware.memory import Memory
 from qstack.layers.app.base import AppHost, Session
 from qstack.layers.app.service import AppMessage, SessionSetup
+from qstack.layers.link import state as lc
 from qstack.layers.link.service import LinkEntity, LinkLayerFactory, LinkService
 from qstack.layers.network.messages import NetCreate
 from qstack.layers.network.policies import PurificationScheme, SwapPolicy
@@ -28,11 +28,13 @@ from qstack.layers.network.service import (
     NetworkUser,
 )
 from qstack.layers.network.view import LinkInfo, NetworkView, NodeInfo, NodeLoad, Topology
-from qstack.messages import PeerMessage
+from qstack.messages import FaultKind, FaultTrace, PeerMessage
 from qstack.quantum.oracle import TruthOracle
 from qstack.quantum.store import QuantumStore
 from qstack.registry import Registry, UnknownPluginError
-from qstack.scenario import RequestSpec, Scenario
+from qstack.reports import FaultReport
+from qstack.scenario import FaultSpec, RequestSpec, Scenario
+from qstack.sim.classical import ClassicalNetwork
 from qstack.sim.kernel import Simulator, ps_to_seconds, seconds_to_ps
 from qstack.sim.random import RandomStreams
 from qstack.sim.trace import Tracer, TraceRecord
@@ -52,6 +54,11 @@ APP_OPTION_FIELDS = ("states", "qber_threshold", "classical_attack")
 
 class TopologyError(ValueError):
     """A scenario that validates on its own but cannot be wired."""
+
+
+class FaultError(ValueError):
+    """A fault that cannot happen: an unknown node or link, or one that is
+    down (or up) already."""
 
 
 class Network:
@@ -77,7 +84,12 @@ class Network:
         self.registry = Registry.with_defaults() if registry is None else registry
         self.store = QuantumStore()
         self.oracle = TruthOracle(self.store)
-        self.run_context = Run(self.sim, self.store, self.oracle, self.streams, tracer)
+        self.classical = ClassicalNetwork(self.sim, self.streams.stream("classical"))
+        self.run_context = Run(
+            self.sim, self.store, self.oracle, self.streams, tracer, self.classical
+        )
+        #: The faults that happened so far, in order (the run report's ``faults``).
+        self.faults: list[FaultReport] = []
         self._plugins: dict[tuple[str, str], object] = {}
         self._check_plugin_names()
         link_factory = link_layer or cast(
@@ -114,7 +126,7 @@ class Network:
             spec.name: network_factory(self._network_context(spec.name)) for spec in scenario.nodes
         }
         self.sessions: dict[str, Session] = {}
-        self._classical_delays: dict[tuple[str, str], int] = {}
+        self._fastest: dict[tuple[str, str], tuple[list[str], int]] = {}
         self.apps = {
             name: AppHost(
                 name, self.memories[name], entity, self.sessions, self._send_app, self.oracle
@@ -128,6 +140,7 @@ class Network:
             user: NetworkUser = self.apps[name]
             entity.bind(user if tracer is None else TracedNetworkUser(name, user, tracer))
         self.requests = [self._request(index, spec) for index, spec in enumerate(scenario.requests)]
+        self.schedule_faults(scenario.faults_in_order())
 
     # -- plug-ins -----------------------------------------------------------
 
@@ -189,20 +202,30 @@ class Network:
         return Topology(nodes, links)
 
     def _network_context(self, node: str) -> NetworkContext:
-        sim = self.sim
-        tracer = self.tracer
         routing_rng = self.streams.stream(f"routing/{node}")
 
-        def send_to(target: str, message: PeerMessage, delay_ps: int) -> None:
-            if tracer is not None:
-                tracer.record(TraceRecord(sim.now, node, "network", "send", message, target))
-            sim.schedule(delay_ps, self._deliver_network, (node, target, message))
+        def send_along(
+            target: str,
+            message: PeerMessage,
+            delay_ps: int,
+            path: tuple[str, ...],
+            i: int,
+            j: int,
+        ) -> None:
+            route = path[i : j + 1] if i <= j else path[j : i + 1][::-1]
+            self._send_network(node, target, message, route, delay_ps)
 
-        def view(load: NodeLoad) -> NetworkView:
-            return NetworkView(self.topology, node, load, routing_rng)
+        def send_anywhere(target: str, message: PeerMessage) -> None:
+            route, delay_ps = self.classical.fastest(node, target)
+            self._send_network(node, target, message, route, delay_ps)
+
+        def view(
+            load: NodeLoad, down_nodes: Iterable[str], down_links: Iterable[frozenset[str]]
+        ) -> NetworkView:
+            return NetworkView(self.topology, node, load, routing_rng, down_nodes, down_links)
 
         links: dict[str, LinkService] = {
-            peer: link_service(node, entity, tracer)
+            peer: link_service(node, entity, self.tracer)
             for peer, entity in self.link_entities[node].items()
         }
         return NetworkContext(
@@ -213,11 +236,30 @@ class Network:
             routers=lambda name: cast(RoutingStrategy, self._resolve("routing", name)),
             swap_policies=lambda name: cast(SwapPolicy, self._resolve("swap_policy", name)),
             purification=lambda name: cast(PurificationScheme, self._resolve("purification", name)),
-            send_to=send_to,
+            send_along=send_along,
+            send_anywhere=send_anywhere,
             set_timer=self.run_context.set_timer,
             link_delay_ps=self._link_delay_ps,
             rng=self.streams.stream(f"network/{node}"),
             truth=self.oracle,
+        )
+
+    def _send_network(
+        self, sender: str, target: str, message: PeerMessage, route: Sequence[str], delay_ps: int
+    ) -> None:
+        if self.tracer is not None:
+            self.tracer.record(
+                TraceRecord(self.sim.now, sender, "network", "send", message, target)
+            )
+        self.classical.send(
+            "network",
+            sender,
+            target,
+            route,
+            delay_ps,
+            self._deliver_network,
+            (sender, target, message),
+            self._network_undeliverable,
         )
 
     def _resolve(self, kind: str, name: str) -> Any:
@@ -232,6 +274,11 @@ class Network:
             )
         self.network_entities[target].receive(self.sim.now, message)
 
+    def _network_undeliverable(self, argument: tuple[str, str, PeerMessage]) -> None:
+        sender, target, message = argument
+        if sender not in self.classical.down:
+            self.network_entities[sender].undeliverable(self.sim.now, target, message)
+
     def _link_delay_ps(self, a: str, b: str) -> int:
         return self._link_between[frozenset((a, b))].delay_ps
 
@@ -239,28 +286,35 @@ class Network:
 
     def _send_app(self, sender: str, target: str, message: AppMessage) -> None:
         """Application messages cross the classical network along the
-        fastest path of fibers."""
+        fastest path of fibers (around faults when there are any)."""
         key = (sender, target)
-        delay = self._classical_delays.get(key)
-        if delay is None:
-            delay = round(
-                nx.shortest_path_length(
-                    self.topology.graph,
-                    sender,
-                    target,
-                    weight=lambda a, b, _: self._link_delay_ps(a, b),
-                )
-            )
-            self._classical_delays[key] = delay
+        fastest = self._fastest.get(key)
+        if fastest is None:
+            fastest = self._fastest[key] = self.classical.fastest(sender, target)
         if self.tracer is not None:
             self.tracer.record(TraceRecord(self.sim.now, sender, "app", "send", message, target))
-        self.sim.schedule(delay, self._deliver_app, (sender, target, message))
+        route, delay_ps = fastest
+        self.classical.send(
+            "app",
+            sender,
+            target,
+            route,
+            delay_ps,
+            self._deliver_app,
+            (sender, target, message),
+            self._app_undeliverable,
+        )
 
     def _deliver_app(self, argument: tuple[str, str, AppMessage]) -> None:
         sender, target, message = argument
         if self.tracer is not None:
             self.tracer.record(TraceRecord(self.sim.now, target, "app", "recv", message, sender))
         self.apps[target].receive(self.sim.now, message)
+
+    def _app_undeliverable(self, argument: tuple[str, str, AppMessage]) -> None:
+        sender, target, message = argument
+        if sender not in self.classical.down:
+            self.apps[sender].undeliverable(self.sim.now, target, message)
 
     def _request(self, index: int, spec: RequestSpec) -> Session:
         options = self.scenario.network_options(index)
@@ -280,6 +334,7 @@ class Network:
             purification=options.purification,
             purification_rounds=options.purification_rounds,
             name=self.scenario.request_name(index),
+            reroute=options.reroute,
         )
         start_ps = seconds_to_ps(spec.start_s)
         app_options = {
@@ -312,19 +367,131 @@ class Network:
     def fail_node(self, name: str) -> None:
         """Fault: node ``name`` crashes now and loses its memory.
 
-        Its network and link entities go down; each neighbour's link layer
-        notices after the fiber delay, ends the shared link requests and
-        reports kept pairs whose other half was there with EXPIRE; the
-        neighbours' network layers then tear the affected circuits down.
+        Its entities stop: its circuits end there without a word, its
+        sessions end in error. Each neighbour's link layer notices after the
+        fiber's delay (no heartbeat comes): it ends the shared link requests,
+        reports kept pairs whose other half was there with EXPIRE and tells
+        its network layer (LINK_STATUS), which tears the circuits through the
+        node down and spreads the news (LINK_STATE).
         """
-        if name not in self.memories:
-            raise TopologyError(f"fail_node: unknown node {name!r}")
+        self._check_node("fail_node", name, down=False)
         now = self.sim.now
+        self._log_fault("node_down", node=name)
+        self.classical.node_down(name)
         self.network_entities[name].node_failed(now)
-        for peer, entity in self.link_entities[name].items():
-            entity.link_down(now)
-            neighbour = self.link_entities[peer][name]
-            self.sim.schedule(self._link_delay_ps(name, peer), self._peer_failed, neighbour)
+        self.apps[name].node_failed(now)
+        for entity in self.link_entities[name].values():
+            entity.fault(now, lc.NodeFailed())
+        self.memories[name].wipe(now)
+        for peer in self.link_entities[name]:
+            self._tell_neighbour(peer, name, lc.PeerFailed())
 
-    def _peer_failed(self, entity: Any) -> None:
-        entity.peer_failed(self.sim.now)
+    def recover_node(self, name: str) -> None:
+        """Fault over: node ``name`` is back, with an empty memory and no
+        circuits, usable by new ones; its neighbours notice after the fiber's
+        delay, and the news spreads."""
+        self._check_node("recover_node", name, down=True)
+        now = self.sim.now
+        self._log_fault("node_up", node=name)
+        self.classical.node_up(name)
+        self.network_entities[name].node_recovered(now)
+        self.apps[name].node_recovered(now)
+        for peer, entity in self.link_entities[name].items():
+            # Booting, the link layer reports what it finds down around it.
+            if frozenset((name, peer)) in self.classical.cut:
+                entity.fault(now, lc.FiberCut())
+            if peer in self.classical.down:
+                entity.fault(now, lc.PeerFailed())
+            entity.fault(now, lc.NodeRecovered())
+            self._tell_neighbour(peer, name, lc.PeerRecovered())
+
+    def cut_link(self, a: str, b: str) -> None:
+        """Fault: the fiber between ``a`` and ``b`` is cut. Both ends notice
+        at once (the light stops): no heralds and no classical messages
+        cross it; pairs already stored survive."""
+        self._check_link("cut_link", a, b, cut=False)
+        now = self.sim.now
+        self._log_fault("link_down", a=a, b=b)
+        self.classical.link_down(a, b)
+        self.link_entities[a][b].fault(now, lc.FiberCut())
+        self.link_entities[b][a].fault(now, lc.FiberCut())
+
+    def repair_link(self, a: str, b: str) -> None:
+        """Fault over: the fiber between ``a`` and ``b`` works again."""
+        self._check_link("repair_link", a, b, cut=True)
+        now = self.sim.now
+        self._log_fault("link_up", a=a, b=b)
+        self.classical.link_up(a, b)
+        self.link_entities[a][b].fault(now, lc.FiberRepaired())
+        self.link_entities[b][a].fault(now, lc.FiberRepaired())
+
+    def set_classical_loss(self, a: str, b: str, probability: float) -> None:
+        """From now on each classical message over the link ``a``-``b`` is lost
+        with ``probability`` (0 stops it); the protocols' transport resends."""
+        self._check_link("set_classical_loss", a, b, cut=None)
+        if not 0.0 <= probability < 1.0:
+            raise FaultError(
+                f"set_classical_loss: probability = {probability!r}: must be in [0, 1) "
+                "(a link that loses everything is a cut: use cut_link)"
+            )
+        self._log_fault("classical_loss", a=a, b=b, probability=probability)
+        self.classical.set_loss(a, b, probability)
+
+    def schedule_faults(self, faults: Iterable[FaultSpec]) -> None:
+        """Schedule a scenario's ``[[faults]]`` (already checked as a schedule)."""
+        for fault in faults:
+            self.sim.schedule_at(seconds_to_ps(fault.at_s), self._apply_fault, fault)
+
+    def _apply_fault(self, fault: FaultSpec) -> None:
+        if fault.kind in ("node_down", "node_up"):
+            assert fault.node is not None
+            (self.fail_node if fault.kind == "node_down" else self.recover_node)(fault.node)
+            return
+        assert fault.a is not None and fault.b is not None
+        if fault.kind == "classical_loss":
+            assert fault.probability is not None
+            self.set_classical_loss(fault.a, fault.b, fault.probability)
+        else:
+            (self.cut_link if fault.kind == "link_down" else self.repair_link)(fault.a, fault.b)
+
+    def _tell_neighbour(self, peer: str, name: str, event: lc.LinkFault) -> None:
+        """The neighbour ``peer`` of ``name`` notices a fault there one fiber delay later."""
+        self.sim.schedule(
+            self._link_delay_ps(name, peer), self._neighbour_noticed, (peer, name, event)
+        )
+
+    def _neighbour_noticed(self, argument: tuple[str, str, lc.LinkFault]) -> None:
+        peer, name, event = argument
+        if peer not in self.classical.down:
+            self.link_entities[peer][name].fault(self.sim.now, event)
+
+    def _check_node(self, action: str, name: str, down: bool) -> None:
+        if name not in self.memories:
+            raise FaultError(f"{action}: unknown node {name!r}")
+        if (name in self.classical.down) != down:
+            raise FaultError(f"{action}: node {name!r} is {'up' if down else 'down already'}")
+
+    def _check_link(self, action: str, a: str, b: str, cut: bool | None) -> None:
+        if frozenset((a, b)) not in self._link_between:
+            raise FaultError(f"{action}: no link joins {a!r} and {b!r}")
+        if cut is not None and (frozenset((a, b)) in self.classical.cut) != cut:
+            state = "not cut" if cut else "cut already"
+            raise FaultError(f"{action}: the link {a!r}-{b!r} is {state}")
+
+    def _log_fault(
+        self,
+        kind: FaultKind,
+        node: str | None = None,
+        a: str | None = None,
+        b: str | None = None,
+        probability: float | None = None,
+    ) -> None:
+        now = self.sim.now
+        self.faults.append(
+            FaultReport(
+                at_s=ps_to_seconds(now), kind=kind, node=node, a=a, b=b, probability=probability
+            )
+        )
+        if self.tracer is not None:
+            fault = FaultTrace(fault=kind, node=node, a=a, b=b, probability=probability)
+            self.tracer.record(TraceRecord(now, node or str(a), "run", "event", fault, b))

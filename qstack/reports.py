@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, SerializeAsAny
 
+from qstack.messages import FaultKind
+
 
 class _Report(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -26,9 +28,26 @@ class LinkReport(_Report):
     successes: int
 
 
-class RequestReport(_Report):
-    """One request: how it ended and what it delivered (every application's fields)."""
+class FaultReport(_Report):
+    """A fault that happened during the run (a ``[[faults]]`` entry or a call
+    to one of :class:`qstack.network.Network`'s fault methods)."""
 
+    at_s: float
+    kind: FaultKind
+    node: str | None = None
+    a: str | None = None
+    b: str | None = None
+    probability: float | None = None
+
+
+class RequestReport(_Report):
+    """One request: how it ended and what it delivered (every application's fields).
+
+    ``path`` is the circuit that served it last (source first; None if none
+    was installed), ``reroutes`` how many times it was routed again after
+    a fault."""
+
+    name: str
     app: str
     src: str
     dst: str
@@ -38,6 +57,8 @@ class RequestReport(_Report):
     fidelity_mean: float | None
     latency_mean_s: float | None
     rate_hz: float | None
+    path: list[str] | None
+    reroutes: int
 
     def summary(self) -> str | None:
         """One line of the application's own results for ``qstack run``'s table."""
@@ -53,3 +74,4 @@ class RunReport(_Report):
     events: int
     links: list[LinkReport]
     requests: list[SerializeAsAny[RequestReport]]
+    faults: list[FaultReport]

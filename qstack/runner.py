@@ -66,7 +66,16 @@ def run_network(network: Network, progress: Progress | None = None) -> RunReport
             )
             for link in network.links
         ],
-        requests=[request.report(sim.now) for request in requests],
+        requests=[
+            request.report(
+                sim.now,
+                network.network_entities[request.src].route_of(request.request_id)
+                if request.request_id
+                else None,
+            )
+            for request in requests
+        ],
+        faults=list(network.faults),
     )
 
 

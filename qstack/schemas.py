@@ -40,12 +40,14 @@ from qstack.layers.link.messages import (
     LinkError,
     LinkExpire,
     LinkOk,
+    LinkStatus,
     QueueAck,
     QueueAdd,
     QueueCancel,
     QueueReject,
 )
 from qstack.layers.network.messages import (
+    LinkState,
     NetCreate,
     NetDone,
     NetError,
@@ -54,6 +56,7 @@ from qstack.layers.network.messages import (
     PathInstall,
     PathReady,
     PurifyOutcome,
+    RequestEnded,
     SegmentDiscarded,
     SwapRecord,
     Teardown,
@@ -64,7 +67,7 @@ from qstack.layers.physical.messages import (
     AttemptTrace,
     HeraldTrace,
 )
-from qstack.messages import Message
+from qstack.messages import FaultTrace, Message
 
 #: Every primitive and peer message, by the layer whose trace lines carry it.
 #: (The physical layer's primitives run as slotted events; a traced run
@@ -82,6 +85,7 @@ MESSAGE_MODELS: dict[str, tuple[type[Message], ...]] = {
         LinkOk,
         LinkError,
         LinkExpire,
+        LinkStatus,
         QueueAdd,
         QueueAck,
         QueueReject,
@@ -99,12 +103,16 @@ MESSAGE_MODELS: dict[str, tuple[type[Message], ...]] = {
         SegmentDiscarded,
         PurifyOutcome,
         PairCommit,
+        LinkState,
+        RequestEnded,
     ),
     # The applications' own peer messages (between the two ends of a session).
     "app": (
         QkdBases,
         TeleportCorrection,
     ),
+    # What the run itself did to the network.
+    "run": (FaultTrace,),
 }
 
 TRACE_RECORD_SCHEMA = "trace-record.json"
@@ -123,7 +131,8 @@ KIT_CHECKED_FROM = "trace and ground truth (`qstack.conformance`)"
 #: The spec file documenting each traced layer's messages (``app`` lines are
 #: documented in ``application.md``).
 MESSAGE_SPEC_FILES: dict[str, str] = {
-    layer: "application.md" if layer == "app" else f"{layer}.md" for layer in MESSAGE_MODELS
+    layer: {"app": "application.md", "run": "trace.md"}.get(layer, f"{layer}.md")
+    for layer in MESSAGE_MODELS
 }
 
 

@@ -12,7 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from qstack.hardware.memory import Memory
-from qstack.layers.link.messages import LinkCancel, LinkCreate, LinkError, LinkExpire, LinkOk
+from qstack.layers.link.messages import (
+    LinkCancel,
+    LinkCreate,
+    LinkError,
+    LinkExpire,
+    LinkOk,
+    LinkStatus,
+)
 from qstack.layers.link.service import (
     LinkContext,
     LinkEntity,
@@ -38,6 +45,7 @@ from qstack.quantum.oracle import TruthOracle
 from qstack.quantum.store import QuantumStore
 from qstack.scenario import LinkSpec, NodeSpec
 from qstack.sim.channel import ClassicalChannel
+from qstack.sim.classical import ClassicalNetwork
 from qstack.sim.kernel import Simulator, Timer, seconds_to_ps
 from qstack.sim.random import RandomStreams
 from qstack.sim.trace import Tracer, TraceRecord
@@ -82,6 +90,7 @@ class Run:
     oracle: TruthOracle
     streams: RandomStreams
     tracer: Tracer | None
+    classical: ClassicalNetwork
 
     def set_timer(
         self, delay_ps: int, callback: Callable[[int, object], None], argument: object
@@ -147,6 +156,7 @@ def build_link(
     from a :class:`LinkContext` each and connected by classical channels
     with the fiber's delay. The layer above binds itself to each end."""
     station, settings, delay_ps = build_station(run, spec, memories)
+    run.classical.add_link(spec.a, spec.b, delay_ps)
     ends = tuple(
         factory(
             LinkContext(
@@ -179,7 +189,12 @@ def _connect(
     def deliver(message: PeerMessage) -> None:
         receiver.receive(sim.now, message)
 
-    channel = ClassicalChannel(sim, node, peer, "link", delay_ps, deliver, run.tracer)
+    def undeliverable(message: PeerMessage) -> None:
+        sender.undeliverable(sim.now, message)
+
+    channel = ClassicalChannel(
+        sim, run.classical, node, peer, "link", delay_ps, deliver, undeliverable, run.tracer
+    )
     sender.connect(channel.send)
 
 
@@ -216,6 +231,10 @@ class TracedLinkUser(_Traced):
     def link_expire(self, now: int, expire: LinkExpire) -> None:
         self._record(now, expire)
         self._inner.link_expire(now, expire)
+
+    def link_status(self, now: int, status: LinkStatus) -> None:
+        self._record(now, status)
+        self._inner.link_status(now, status)
 
 
 class TracedLinkService:

@@ -39,12 +39,14 @@ from qstack.layers.link.messages import (
     LinkError,
     LinkExpire,
     LinkOk,
+    LinkStatus,
 )
 from qstack.layers.link.service import LinkLayerFactory
 from qstack.physics.hardware import Fiber
 from qstack.quantum.oracle import TruthOracle
 from qstack.quantum.store import QuantumStore
 from qstack.scenario import Scenario, parse_scenario
+from qstack.sim.classical import ClassicalNetwork
 from qstack.sim.kernel import Simulator, seconds_to_ps
 from qstack.sim.random import RandomStreams
 from qstack.sim.trace import MemoryTracer, TraceRecord
@@ -118,6 +120,9 @@ class _User:
     def link_expire(self, now: int, expire: LinkExpire) -> None:
         self._harness._record(TraceRecord(now, self._node, "link", "up", expire))
 
+    def link_status(self, now: int, status: LinkStatus) -> None:
+        self._harness._record(TraceRecord(now, self._node, "link", "up", status))
+
 
 class _LinkTracer(MemoryTracer):
     """Keeps the trace and feeds the station's records to its watch."""
@@ -149,7 +154,9 @@ class LinkHarness:
         self.tracer = _LinkTracer()
         self.store = QuantumStore()
         self.oracle = TruthOracle(self.store)
-        run = Run(self.sim, self.store, self.oracle, RandomStreams(seed), self.tracer)
+        streams = RandomStreams(seed)
+        classical = ClassicalNetwork(self.sim, streams.stream("classical"))
+        run = Run(self.sim, self.store, self.oracle, streams, self.tracer, classical)
         self.memories = {spec.name: build_memory(self.store, spec) for spec in scenario.nodes}
         self.ledger = Ledger(self.store, self.memories, lambda: self.sim.now)
         self.watch = StationWatch(self.store, self.memories)

@@ -71,6 +71,16 @@ class Memory:
         for listener in self._on_release:
             listener(now, qubit)
 
+    def wipe(self, now: int) -> list[int]:
+        """Fault: the node lost its memory. Every held qubit is freed, whoever
+        holds it (their holders have ended with the node); returns them."""
+        lost = [qubit for qubit, holder in enumerate(self.holders) if holder is not None]
+        for qubit in lost:
+            holder = self.holders[qubit]
+            assert holder is not None
+            self.release(now, qubit, holder)
+        return lost
+
     def on_release(self, listener: Callable[[int, int], None]) -> None:
         """Call ``listener(now, qubit)`` after every release (to resume waiting work)."""
         self._on_release.append(listener)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import typing
-from typing import Literal, Self
+from typing import Self
 
 from pydantic import BaseModel, model_validator
 from pydantic_core import InitErrorDetails
 
+from qstack.messages import FaultKind
 from qstack.scenario.fields import (
     CONFIG,
     ERR_MISSING,
@@ -19,7 +20,6 @@ from qstack.scenario.fields import (
     raise_problems,
 )
 
-FaultKind = Literal["node_down", "node_up", "link_down", "link_up", "classical_loss"]
 #: What can happen to the network during a run.
 FAULT_KINDS: tuple[str, ...] = typing.get_args(FaultKind)
 #: The fields each kind takes: a node, or a link by its two ends (and a probability).

@@ -37,7 +37,6 @@ MAX_DEPTH = 64
 NAMED_KINDS: dict[str, frozenset[str]] = {
     "physical": frozenset({"ATTEMPT", "CANCEL", "HERALD", "ATTEMPTS"}),
     "network": frozenset({"SWAP", "PURIFY", "CORRECTION", "DISCARD"}),
-    "run": frozenset({"FAULT"}),
 }
 #: Kinds any layer may carry.
 ANY_LAYER_KINDS = frozenset({"TRANSITION"})

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from qstack.layers.link.egp import LinkLayer
-from qstack.layers.link.messages import LinkCancel, LinkCreate, LinkError, LinkExpire, LinkOk
+from qstack.layers.link.messages import (
+    LinkCancel,
+    LinkCreate,
+    LinkError,
+    LinkExpire,
+    LinkOk,
+    LinkStatus,
+)
 from qstack.network import Network
 from qstack.scenario import parse_scenario
 from qstack.sim.kernel import PS_PER_S
@@ -36,6 +43,7 @@ class Recorder:
         self.oks: list[LinkOk] = []
         self.errors: list[LinkError] = []
         self.expires: list[LinkExpire] = []
+        self.statuses: list[LinkStatus] = []
         self.held: list[int] = []
 
     def link_ok(self, now: int, ok: LinkOk) -> None:
@@ -55,6 +63,9 @@ class Recorder:
 
     def link_expire(self, now: int, expire: LinkExpire) -> None:
         self.expires.append(expire)
+
+    def link_status(self, now: int, status: LinkStatus) -> None:
+        self.statuses.append(status)
 
     def release_all(self, now: int) -> None:
         for qubit in self.held:
@@ -178,20 +189,46 @@ def test_generation_waits_for_memory_and_resumes_on_release() -> None:
     assert harness.network.links[0].station.successes == 7
 
 
-def test_link_down_ends_requests_and_frees_memory() -> None:
+def test_cut_fiber_ends_requests_frees_memory_and_serves_again_once_repaired() -> None:
     harness = Harness(link={"success_probability": 0.001})
     harness.create("alice", number=5)
     harness.run(0.001)  # queued and attempting
     assert not harness.memory_free()
-    for node in ("alice", "bob"):
-        harness.entity(node).link_down(harness.now)
+    harness.network.cut_link("alice", "bob")
     assert harness.memory_free()
     for user in harness.users.values():
         assert [e.reason for e in user.errors] == ["link_down"]
+        assert [(s.up, s.cause) for s in user.statuses] == [(False, "cut")]
     assert harness.entity("alice").state == "down"
     # A CREATE on a link that is down is answered with ERROR, not queued.
     harness.create("alice")
     assert harness.users["alice"].errors[-1].reason == "link_down"
+    harness.network.repair_link("alice", "bob")
+    for user in harness.users.values():
+        assert [(s.up, s.cause) for s in user.statuses][-1] == (True, "repaired")
+    assert harness.entity("alice").state == "idle"
+    harness.create("bob", number=2, min_fidelity=0.0)
+    harness.run(harness.now / PS_PER_S + 30.0)
+    assert len(harness.users["alice"].oks) == len(harness.users["bob"].oks) == 2
+
+
+def test_a_link_stays_down_until_every_cause_clears() -> None:
+    harness = Harness()
+    harness.network.cut_link("alice", "bob")
+    harness.network.fail_node("bob")
+    harness.run(0.1)
+    harness.network.repair_link("alice", "bob")
+    assert harness.entity("alice").state == "down"  # bob is still down
+    harness.network.recover_node("bob")
+    harness.run(0.2)
+    assert harness.entity("alice").state == harness.entity("bob").state == "idle"
+    causes = [(s.up, s.cause) for s in harness.users["alice"].statuses]
+    assert causes == [
+        (False, "cut"),
+        (False, "peer_failed"),
+        (True, "repaired"),
+        (True, "peer_recovered"),
+    ]
 
 
 def test_failed_peer_expires_kept_pairs_and_ends_requests() -> None:

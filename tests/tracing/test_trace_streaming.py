@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from qstack.layers.physical.messages import AttemptsTrace, AttemptTrace, HeraldTrace
+from qstack.messages import FaultTrace
 from qstack.sim.trace import MemoryTracer
 from qstack.tracing import (
     Cut,
@@ -335,7 +336,8 @@ def test_planned_and_unknown_records_are_read_as_they_are(tmp_path: Path) -> Non
     assert [line.kind for line in lines] == [fields["kind"] for *_, fields in NEW_RECORDS]
     physical = [line for line in lines if line.layer == "physical"]
     assert [type(line.message) for line in physical] == [AttemptTrace, AttemptsTrace, HeraldTrace]
-    others = [line for line in lines if line.layer != "physical"]
+    assert [type(line.message) for line in lines if line.layer == "run"] == [FaultTrace]
+    others = [line for line in lines if line.layer not in ("physical", "run")]
     assert all(isinstance(line.message, OtherMessage) for line in others)
     assert len(warnings) == 1 and "'WOBBLE'" in warnings[0] and "line 7" in warnings[0]
     assert getattr(lines[1].message, "attempts", None) == 17

@@ -16,6 +16,7 @@ its class; handlers are ``handler(host, session, now, event)``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from qstack.fsm.table import FastTable, StateTable, Transition, fire
@@ -102,16 +103,24 @@ class Session:
         self.latency_sum_ps += max(now, first_time) - self.start_ps
 
     def ended(self, now: int, error: str | None = None) -> None:
-        """Record when (and why) the session ended; its table set the status."""
+        """Record when (and why) the session ended; its table set the status.
+        What the session's ends still hold is freed."""
         self.end_ps = now
         self.error = error
+        self.free(now)
 
-    def report(self, now: int) -> RequestReport:
-        """The session's line of the run report, as of ``now``."""
+    def free(self, now: int) -> None:
+        """Release the qubits the session's ends still hold (none for the base)."""
+
+    def report(self, now: int, route: tuple[tuple[str, ...], int] | None = None) -> RequestReport:
+        """The session's line of the run report, as of ``now``; ``route``: the
+        path that served it last and its reroutes (the source's network layer
+        knows them)."""
         end_ps = self.end_ps if self.end_ps is not None else now
         active_s = ps_to_seconds(end_ps - self.start_ps)
         delivered = self.delivered
         fields: dict[str, Any] = {
+            "name": self.name,
             "app": self.app,
             "src": self.src,
             "dst": self.dst,
@@ -123,6 +132,8 @@ class Session:
                 ps_to_seconds(self.latency_sum_ps) / delivered if delivered else None
             ),
             "rate_hz": delivered / active_s if active_s > 0 else None,
+            "path": None if route is None else list(route[0]),
+            "reroutes": 0 if route is None else route[1],
         }
         fields.update(self.report_fields(active_s))
         return self.report_type(**fields)
@@ -138,8 +149,18 @@ class Session:
         session.ended(now, f"{error.reason}: {error.detail}")
 
     @staticmethod
+    def on_lost(host: AppHost, session: Session, now: int, lost: LostContact) -> None:
+        session.ended(now, lost.detail)
+
+    @staticmethod
     def ignore(host: AppHost, session: Session, now: int, event: object) -> None:
         """Late news for a session that has ended: nothing to act on."""
+
+    @staticmethod
+    def drop_pair(host: AppHost, session: Session, now: int, ok: NetOk) -> None:
+        """A pair for a session that has ended: its qubit is freed at once."""
+        if ok.qubit is not None:
+            host.release(now, ok.qubit)
 
     @staticmethod
     def note_end_done(host: AppHost, session: Session, now: int, done: NetDone) -> None:
@@ -158,15 +179,28 @@ def other_end_done(host: AppHost, session: Session, done: NetDone) -> bool:
 
 def net_error_rows(states: tuple[str, ...]) -> tuple[Transition, ...]:
     """A network error ends a live session: ``expired`` at the deadline,
-    ``error`` otherwise (every application shares these rows)."""
-    return tuple(
+    ``error`` otherwise; so does an end that lost contact with the session
+    (its node failed, or a message to the other end could not be
+    delivered). Every application shares these rows, which also let the
+    ended states take late news of either kind."""
+    live = tuple(
         row
         for state in states
         for row in (
             Transition(state, NetError, "expired", Session.on_net_error, timed_out),
             Transition(state, NetError, "error", Session.on_net_error),
+            Transition(state, LostContact, "error", Session.on_lost),
         )
     )
+    return live + tuple(Transition(state, LostContact, state, Session.ignore) for state in ENDED)
+
+
+@dataclass(frozen=True, slots=True)
+class LostContact:
+    """An end of a session cannot go on: its node failed, or the classical
+    network could not deliver a message to the other end."""
+
+    detail: str
 
 
 # -- the host ----------------------------------------------------------------
@@ -183,6 +217,12 @@ class SessionStart:
 
 class NodeDown:
     """Fault: the node failed."""
+
+    __slots__ = ()
+
+
+class NodeUp:
+    """Fault over: the node is back."""
 
     __slots__ = ()
 
@@ -220,7 +260,19 @@ class AppHost:
         fire(self, HOST_LIFECYCLE.name, SessionStart(session), now)
 
     def node_failed(self, now: int) -> None:
+        """Fault: the node crashed; every session with an end here ends."""
         fire(self, HOST_LIFECYCLE.name, NodeDown(), now)
+
+    def node_recovered(self, now: int) -> None:
+        """Fault over: the node is back; new sessions can start here."""
+        fire(self, HOST_LIFECYCLE.name, NodeUp(), now)
+
+    def undeliverable(self, now: int, target: str, message: AppMessage) -> None:
+        """A message to the session's other end could not be delivered."""
+        session = self._sessions[message.request_id]
+        kind = getattr(message, "kind", type(message).__name__)
+        lost = LostContact(f"lost contact: {target} could not be reached ({kind})")
+        session.table.dispatch(self, session, now, lost)
 
     def send(self, to: str, message: AppMessage) -> None:
         """Send a message to the application on node ``to``."""
@@ -251,6 +303,12 @@ class AppHost:
         self._sessions[session.request_id] = session
         self._network.create(now, session.create)
 
+    def _crashed(self, _: AppHost, now: int, event: NodeDown) -> None:
+        lost = LostContact(f"node {self.node} failed")
+        for session in list(self._sessions.values()):
+            if self.node in (session.src, session.dst):
+                session.table.dispatch(self, session, now, lost)
+
 
 HOST_LIFECYCLE = StateTable(
     name="application host",
@@ -259,7 +317,7 @@ HOST_LIFECYCLE = StateTable(
     transitions=(
         Transition("up", SessionStart, "up", AppHost._start, note="NET_CREATE"),
         Transition("down", SessionStart, "down", AppHost._start, note="NET_ERROR comes back"),
-        Transition("up", NodeDown, "down"),
-        Transition("down", NodeDown, "down"),
+        Transition("up", NodeDown, "down", AppHost._crashed, note="sessions end"),
+        Transition("down", NodeUp, "up"),
     ),
 )

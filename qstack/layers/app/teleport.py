@@ -73,6 +73,8 @@ class TeleportSession(Session):
         self._in_flight: dict[str, Vector] = {}  # pair id -> the state sent
         self._arrived: dict[str, int] = {}  # pair id -> destination qubit
         self._bits: dict[str, int] = {}
+        self._receiver: AppHost | None = None  # the destination's host
+        self._receiver_done = False
 
     @property
     def teleport_fidelity_mean(self) -> float | None:
@@ -94,9 +96,12 @@ class TeleportSession(Session):
         self._sent += 1
         return psi
 
-    @property
-    def _all_arrived(self) -> bool:
-        return self.ends_done == 2 and not self._in_flight
+    def free(self, now: int) -> None:
+        """Halves at the destination still waiting for their bits are freed."""
+        if self._receiver is not None:
+            for qubit in self._arrived.values():
+                self._receiver.release(now, qubit)
+        self._arrived.clear()
 
     # -- lifecycle handlers: (host of the end, session, now, event) -----------
 
@@ -108,6 +113,7 @@ class TeleportSession(Session):
         if host.node == session.src:
             session._send_state(host, now, ok.pair_id, ok.qubit)
         else:
+            session._receiver = host
             session._arrived[ok.pair_id] = ok.qubit
             session._try_receive(host, now, ok.pair_id)
 
@@ -126,6 +132,8 @@ class TeleportSession(Session):
         assert isinstance(session, TeleportSession)
         session._bits[message.pair_id] = message.outcome
         session._try_receive(host, now, message.pair_id)
+        if session._receiver_done:
+            session._drop_unpaired()
 
     def _try_receive(self, host: AppHost, now: int, pair_id: str) -> None:
         """Correct and score a state once both its half and its bits are here."""
@@ -139,25 +147,39 @@ class TeleportSession(Session):
         self.teleport_fidelities.append(min(max(fidelity, 0.0), 1.0))
         host.release(now, qubit)
 
+    def _drop_unpaired(self) -> None:
+        """Once the destination has every pair it will get, bits for a pair
+        it never got (a fault lost it on the way) are a state lost."""
+        for pair_id in [p for p in self._bits if p not in self._arrived]:
+            del self._bits[pair_id]
+            del self._in_flight[pair_id]
+
     @staticmethod
     def on_done(host: AppHost, session: Session, now: int, done: NetDone) -> None:
+        assert isinstance(session, TeleportSession)
         session.ends_done += 1
+        if host.node == session.dst:
+            session._receiver_done = True
+            session._drop_unpaired()
 
 
 def _arrived_all(host: AppHost, session: Session, event: object) -> bool:
-    """This input completes the session: both ends done, nothing in flight."""
+    """This input completes the session: both ends done, no state in flight."""
     assert isinstance(session, TeleportSession)
+    in_flight = session._in_flight
     if isinstance(event, NetDone):
-        return other_end_done(host, session, event) and not session._in_flight
+        if not other_end_done(host, session, event):
+            return False
+        if host.node == session.dst:  # bits for pairs that never came are dropped
+            return all(pair_id in session._bits for pair_id in in_flight)
+        return not in_flight
     assert isinstance(event, TeleportCorrection)
-    last = event.pair_id in session._in_flight and len(session._in_flight) == 1
-    return session.ends_done == 2 and last and event.pair_id in session._arrived
+    return session.ends_done == 2 and len(in_flight) == 1 and event.pair_id in in_flight
 
 
 def _finished(host: AppHost, session: Session, now: int, event: object) -> None:
-    assert isinstance(session, TeleportSession)
     if isinstance(event, NetDone):
-        session.ends_done += 1
+        TeleportSession.on_done(host, session, now, event)
     else:
         assert isinstance(event, TeleportCorrection)
         TeleportSession.on_bits(host, session, now, event)
@@ -177,10 +199,11 @@ TELEPORT_LIFECYCLE = StateTable(
         Transition("running", NetDone, "done", _finished, _arrived_all),
         Transition("running", NetDone, "running", _T.on_done),
         *net_error_rows(("running",)),
+        *(Transition(s, NetOk, s, Session.drop_pair) for s in ("done", "error", "expired")),
         *(
             Transition(s, message, s, Session.ignore)
             for s in ("done", "error", "expired")
-            for message in (NetOk, NetDone, NetError, TeleportCorrection)
+            for message in (NetDone, NetError, TeleportCorrection)
         ),
     ),
 )

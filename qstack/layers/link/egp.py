@@ -24,9 +24,11 @@ from qstack.layers.link import state as lc
 from qstack.layers.link.messages import (
     Basis,
     LinkCancel,
+    LinkCause,
     LinkCreate,
     LinkExpire,
     LinkOk,
+    LinkStatus,
     QueueAck,
     QueueAdd,
     QueueCancel,
@@ -92,15 +94,13 @@ class LinkLayer(LinkQueue):
         assert item is not None, "herald without an armed attempt"
         self.request_table.dispatch(self, item, now, herald)
 
-    def link_down(self, now: int) -> None:
-        """Take the link out of service: every live request ends in ERROR."""
-        self.entity_table.dispatch(self, self, now, lc.LINK_DOWN)
+    def fault(self, now: int, event: lc.LinkFault) -> None:
+        """A fault at this end (see :class:`qstack.layers.link.service.LinkEntity`)."""
+        self.entity_table.dispatch(self, self, now, event)
 
-    def peer_failed(self, now: int) -> None:
-        """The peer node failed and lost its memory: live requests end in
-        ERROR, and every kept pair still held here is reported with EXPIRE
-        (its other half is gone); the layer above must free those qubits."""
-        self.entity_table.dispatch(self, self, now, lc.PEER_FAILED)
+    def undeliverable(self, now: int, message: PeerMessage) -> None:
+        """The peer cannot be reached: the request the message was about ends."""
+        self.entity_table.dispatch(self, self, now, lc.Undeliverable(message))
 
     # -- entity handlers ------------------------------------------------------
 
@@ -163,17 +163,54 @@ class LinkLayer(LinkQueue):
     ) -> None:
         self._for_request(now, message.origin, message.create_id, message)
 
-    def _end_all(self, _: LinkLayer, now: int, event: lc.LinkDown | lc.PeerFailed) -> None:
-        detail = (
-            "the link went down" if isinstance(event, lc.LinkDown) else (f"node {self.peer} failed")
-        )
+    # -- faults -----------------------------------------------------------------
+
+    def _went_down(self, _: LinkLayer, now: int, event: lc.LinkFault) -> None:
+        """A first cause takes the link down: the layer above is told why,
+        then every live request ends."""
+        self._faults.add(event.cause)
+        self._fault_effects(now, event)
+        detail = {
+            "fiber": "the link's fiber was cut",
+            "peer": f"node {self.peer} failed",
+            "node": f"node {self.node} failed",
+        }[event.cause]
         for item in list(self._requests.values()):
             self.request_table.dispatch(self, item, now, lc.LinkEnded(detail))
 
-    def _expire_all(self, _: LinkLayer, now: int, event: lc.PeerFailed) -> None:
-        self._end_all(self, now, event)
-        for pair in list(self._delivered.values()):
-            self.pair_table.dispatch(self, pair, now, lc.PEER_LOST, self.peer)
+    def _also_down(self, _: LinkLayer, now: int, event: lc.LinkFault) -> None:
+        """Another cause while the link is down already (a node that fails
+        forgets what it knew: it learns the link's state again when it is back)."""
+        if isinstance(event, lc.NodeFailed):
+            self._faults.clear()
+        self._faults.add(event.cause)
+        self._fault_effects(now, event)
+
+    def _cause_cleared(self, _: LinkLayer, now: int, event: lc.LinkFault) -> None:
+        self._faults.discard(event.cause)
+        self._fault_effects(now, event)
+        if self.state != "down":
+            self._pump(now)
+
+    def _fault_effects(self, now: int, event: lc.LinkFault) -> None:
+        """What the layer above hears of a fault: the peer's failure expires
+        the kept pairs it held the other halves of; the fiber and the peer
+        are reported (LINK_STATUS)."""
+        if isinstance(event, lc.PeerFailed):
+            for pair in list(self._delivered.values()):
+                self.pair_table.dispatch(self, pair, now, lc.PEER_LOST, self.peer)
+        cause = _STATUS_CAUSES.get(type(event))
+        if cause is not None:
+            up = isinstance(event, lc.UP_FAULTS)
+            self._user.link_status(now, LinkStatus(remote=self.peer, up=up, cause=cause))
+
+    def _lost_contact(self, _: LinkLayer, now: int, event: lc.Undeliverable) -> None:
+        message = event.message
+        origin = getattr(message, "origin", None)
+        create_id = getattr(message, "create_id", None)
+        if isinstance(origin, str) and isinstance(create_id, int):
+            detail = f"{self.peer} could not be reached ({type(message).__name__} undeliverable)"
+            self._for_request(now, origin, create_id, lc.LinkEnded(detail))
 
     # -- request handlers -----------------------------------------------------
 
@@ -295,6 +332,19 @@ def _last_pair(entity: LinkLayer, item: LinkRequest, herald: Herald) -> bool:
     return item.delivered + 1 == item.create.number
 
 
+def _last_cause(entity: LinkLayer, _: LinkLayer, event: lc.LinkFault) -> bool:
+    """Clearing this cause leaves the link with none: it is up again."""
+    return entity._faults == {event.cause}
+
+
+#: The LINK_STATUS cause each fault at the fiber or the peer is reported with.
+_STATUS_CAUSES: dict[type, LinkCause] = {
+    lc.FiberCut: "cut",
+    lc.FiberRepaired: "repaired",
+    lc.PeerFailed: "peer_failed",
+    lc.PeerRecovered: "peer_recovered",
+}
+
 _L = LinkLayer
 _LIVE = ("negotiating", "queued")
 
@@ -317,8 +367,25 @@ LINK_ENTITY = StateTable(
         Transition("idle", lc.RequestQueued, "serving"),
         Transition("serving", lc.RequestQueued, "serving"),
         Transition("serving", lc.QueueEmptied, "idle"),
-        *(Transition(s, lc.LinkDown, "down", _L._end_all) for s in ("idle", "serving")),
-        *(Transition(s, lc.PeerFailed, "down", _L._expire_all) for s in ("idle", "serving")),
+        *(
+            Transition(s, fault, "down", _L._went_down, note="ERROR link_down")
+            for fault in lc.DOWN_FAULTS
+            for s in ("idle", "serving")
+        ),
+        *(Transition("down", fault, "down", _L._also_down) for fault in lc.DOWN_FAULTS),
+        *(
+            row
+            for fault in lc.UP_FAULTS
+            for row in (
+                Transition("down", fault, "idle", _L._cause_cleared, _last_cause),
+                Transition("down", fault, "down", _L._cause_cleared),
+                *(Transition(s, fault, s, _L._cause_cleared) for s in ("idle", "serving")),
+            )
+        ),
+        *(
+            Transition(s, lc.Undeliverable, s, _L._lost_contact)
+            for s in ("idle", "serving", "down")
+        ),
     ),
 )
 

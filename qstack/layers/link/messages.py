@@ -95,6 +95,24 @@ class LinkExpire(Primitive):
     qubit: int = Field(ge=0)
 
 
+LinkCause = Literal[
+    "cut",  # the fiber was cut
+    "repaired",  # the fiber was repaired
+    "peer_failed",  # the node at the other end failed (its memory is lost)
+    "peer_recovered",  # the node at the other end came back
+]
+
+
+class LinkStatus(Primitive):
+    """LINK_STATUS: the link to ``remote`` went down (``up`` false) or came
+    back, and why; the layer above learns of faults from its links."""
+
+    kind: Literal["LINK_STATUS"] = "LINK_STATUS"
+    remote: NodeName
+    up: bool
+    cause: LinkCause
+
+
 class QueueAdd(PeerMessage):
     """Ask the peer to add a request to the link's shared queue.
 
@@ -141,5 +159,5 @@ class QueueCancel(PeerMessage):
     end_ps: int = Field(ge=0)
 
 
-LinkPrimitive = LinkCreate | LinkCancel | LinkOk | LinkError | LinkExpire
+LinkPrimitive = LinkCreate | LinkCancel | LinkOk | LinkError | LinkExpire | LinkStatus
 LinkPeerMessage = QueueAdd | QueueAck | QueueReject | QueueCancel

@@ -51,6 +51,8 @@ class LinkQueue:
         self._armed_qubit = -1
         self._last_served: tuple[int, int] | None = None
         self._delivered: dict[int, DeliveredPair] = {}
+        # What keeps the link down now: "fiber", "peer", "node" (none: up).
+        self._faults: set[str] = set()
         context.memory.on_release(self._memory_released)
 
     def bind(self, user: LinkUser) -> None:

@@ -18,7 +18,15 @@ from typing import Protocol
 import numpy as np
 
 from qstack.hardware.memory import Memory
-from qstack.layers.link.messages import LinkCancel, LinkCreate, LinkError, LinkExpire, LinkOk
+from qstack.layers.link.messages import (
+    LinkCancel,
+    LinkCreate,
+    LinkError,
+    LinkExpire,
+    LinkOk,
+    LinkStatus,
+)
+from qstack.layers.link.state import LinkFault
 from qstack.layers.physical.service import AttemptSetting, PhysicalService, PhysicalUser
 from qstack.messages import PeerMessage
 from qstack.sim.kernel import Timer
@@ -47,6 +55,10 @@ class LinkUser(Protocol):
     def link_error(self, now: int, error: LinkError) -> None: ...
 
     def link_expire(self, now: int, expire: LinkExpire) -> None: ...
+
+    def link_status(self, now: int, status: LinkStatus) -> None:
+        """The link went down or came back (a cut, the peer node's failure)."""
+        ...
 
 
 class LinkService(Protocol):
@@ -88,13 +100,17 @@ class LinkEntity(LinkService, PhysicalUser, Protocol):
         """A peer message from the other end of the link."""
         ...
 
-    def link_down(self, now: int) -> None:
-        """Fault: the link was taken out of service; live requests end in ERROR."""
+    def fault(self, now: int, event: LinkFault) -> None:
+        """A fault (``qstack.layers.link.state``): the fiber cut or repaired,
+        the peer node failed or back, this node failed or back. While any
+        cause is down, live requests end in ERROR and no CREATE is served;
+        when the peer fails, kept pairs whose other half it held are reported
+        with EXPIRE; LINK_STATUS tells the layer above of the fiber and the
+        peer."""
         ...
 
-    def peer_failed(self, now: int) -> None:
-        """Fault: the peer node failed: live requests end in ERROR and kept
-        pairs whose other half it held are reported with EXPIRE."""
+    def undeliverable(self, now: int, message: PeerMessage) -> None:
+        """The classical network could not deliver ``message`` to the peer."""
         ...
 
 

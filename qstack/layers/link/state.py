@@ -8,9 +8,11 @@ request or pair, and the tables key rows by their class.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from qstack.layers.link.messages import LinkCreate, LinkOk
 from qstack.layers.physical.service import AttemptSetting
+from qstack.messages import PeerMessage
 from qstack.sim.kernel import Timer
 
 RequestKey = tuple[str, int]
@@ -41,16 +43,60 @@ class LinkEnded:
     detail: str
 
 
-class LinkDown:
-    """Fault: the link was taken out of service."""
+class LinkFault:
+    """A fault at one end of a link; ``cause`` says what is (or is no longer)
+    down: this end's fiber, the peer node, or this end's own node."""
 
     __slots__ = ()
+    cause: ClassVar[str] = ""
 
 
-class PeerFailed:
-    """Fault: the peer node failed, taking the other halves of pairs with it."""
+class FiberCut(LinkFault):
+    """The link's fiber was cut: no heralds, no classical messages over it."""
 
-    __slots__ = ()
+    cause = "fiber"
+
+
+class FiberRepaired(LinkFault):
+    """The link's fiber was repaired."""
+
+    cause = "fiber"
+
+
+class PeerFailed(LinkFault):
+    """The peer node failed, taking the other halves of pairs with it."""
+
+    cause = "peer"
+
+
+class PeerRecovered(LinkFault):
+    """The peer node came back (with an empty memory)."""
+
+    cause = "peer"
+
+
+class NodeFailed(LinkFault):
+    """This end's own node failed."""
+
+    cause = "node"
+
+
+class NodeRecovered(LinkFault):
+    """This end's own node came back."""
+
+    cause = "node"
+
+
+#: The faults that take a link down, and those that bring it back.
+DOWN_FAULTS: tuple[type[LinkFault], ...] = (FiberCut, PeerFailed, NodeFailed)
+UP_FAULTS: tuple[type[LinkFault], ...] = (FiberRepaired, PeerRecovered, NodeRecovered)
+
+
+@dataclass(frozen=True, slots=True)
+class Undeliverable:
+    """The classical network gave up on a peer message (the peer unreachable)."""
+
+    message: PeerMessage
 
 
 class RequestQueued:
@@ -80,8 +126,6 @@ class PeerLost:
 START_TIME = StartTime()
 DEADLINE_PASSED = DeadlinePassed()
 CANCEL_TIME = CancelTime()
-LINK_DOWN = LinkDown()
-PEER_FAILED = PeerFailed()
 REQUEST_QUEUED = RequestQueued()
 QUEUE_EMPTIED = QueueEmptied()
 RELEASED = Released()

@@ -91,8 +91,11 @@ class Circuit:
         request: NetCreate,
         deadline_ps: int | None,
         offsets_ps: list[int],
+        request_id: str | None = None,
     ) -> None:
         self.id = circuit_id
+        #: The request the circuit serves (a reroute installs a new circuit for it).
+        self.request_id = circuit_id if request_id is None else request_id
         self.src = src
         self.dst = path[-1]
         self.path = path
@@ -110,11 +113,12 @@ class Circuit:
         # Without cutoff or purification every link pair ends up in an
         # end-to-end pair, so each hop needs exactly ``number`` of them;
         # otherwise the link requests run until the circuit cancels them.
-        exact = request.cutoff_ps is None and self.target_level == 0
+        exact = request.cutoff_ps is None and self.target_level == 0 and not request.reroute
         self.link_pairs: int | None = request.number if exact else None
         # The source decides which end-to-end pairs count (PAIR_COMMIT) when
-        # pairs can be lost on the way or a deadline can cut the request
-        # while the news of a pair is still travelling to one end.
+        # pairs can be lost on the way, a deadline can cut the request while
+        # the news of a pair is still travelling to one end, or a fault can
+        # break the circuit (reroute).
         self.commit = not exact or request.max_time_ps is not None
         self.link_counts: dict[LinkKey, int] = {}
         # The Werner parameter of the request's minimum, shared equally by
@@ -131,6 +135,12 @@ class Circuit:
         self.swapped: dict[str, Swapped] = {}
         self.swapped_expiry: collections.deque[tuple[int, str, str]] = collections.deque()
         self.delivered = 0
+        #: NET_DONE was given here: the request cannot end in NET_ERROR here any more.
+        self.done_here = False
+        #: Circuits the request had before this one (faults it was routed around).
+        self.reroutes = 0
+        #: At the source of a new circuit: the pairs counted on the earlier ones.
+        self.carried = 0
         self.commits: dict[str, PairCommit] = {}
         self.complete: dict[str, Segment] = {}
         self.deadline_timer: Timer | None = None
@@ -161,6 +171,12 @@ class CircuitsClosed:
 
 class NodeDown:
     """Fault: the node failed."""
+
+    __slots__ = ()
+
+
+class NodeUp:
+    """Fault: the node came back."""
 
     __slots__ = ()
 
@@ -204,6 +220,14 @@ class Abort:
     """End the circuit, everywhere on its path, for ``reason``."""
 
     reason: NetErrorReason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class PathBroken:
+    """A node or fiber on the circuit's path is down (or a node of the path
+    cannot be reached): the circuit ends everywhere."""
+
     detail: str
 
 

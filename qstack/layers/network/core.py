@@ -10,7 +10,7 @@ own module, so a subclass can replace any step by overriding one method.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from qstack.hardware.memory import Memory
 from qstack.layers.link.service import LinkService
@@ -22,10 +22,14 @@ from qstack.layers.network.circuit import (
     LinkKey,
     Segment,
 )
-from qstack.layers.network.messages import NetError, NetErrorReason
+from qstack.layers.network.messages import NetCreate, NetError, NetErrorReason
 from qstack.layers.network.service import NetworkContext, NetworkUser
 from qstack.messages import PeerMessage, Unbound
 from qstack.sim.random import UniformBuffer
+
+if TYPE_CHECKING:
+    from qstack.layers.network.faults import Awaiting
+    from qstack.layers.network.routing import Route
 
 
 class NetworkCore:
@@ -39,7 +43,8 @@ class NetworkCore:
         self.state = "idle"
         self._memory: Memory = context.memory
         self._links: Mapping[str, LinkService] = context.links
-        self._send_to = context.send_to
+        self._send_along = context.send_along
+        self._send_anywhere = context.send_anywhere
         self._set_timer = context.set_timer
         self._link_delay_ps = context.link_delay_ps
         self._rng = context.rng
@@ -48,6 +53,20 @@ class NetworkCore:
         self._circuits: dict[str, Circuit] = {}
         self._by_link_request: dict[LinkKey, Circuit] = {}
         self._next_request = 0
+        # What this node has been told is down, and how new its news of each
+        # node ("node", name) or fiber ("link", a, b) is (ps when noticed).
+        self._down_nodes: set[str] = set()
+        self._down_links: set[frozenset[str]] = set()
+        self._news: dict[tuple[str, ...], int] = {}
+        # Rerouted requests whose destination this node is, waiting for a new
+        # circuit (see .faults); and, at a source, each request's latest path
+        # and how many times it was routed again (for the run's report).
+        self._awaiting: dict[str, Awaiting] = {}
+        self._routes: dict[str, tuple[tuple[str, ...], int]] = {}
+
+    def route_of(self, request_id: str) -> tuple[tuple[str, ...], int] | None:
+        """The latest path of a request this node is the source of, and its reroutes."""
+        return self._routes.get(request_id)
 
     def bind(self, user: NetworkUser) -> None:
         """Connect the application above."""
@@ -65,7 +84,14 @@ class NetworkCore:
     # -- messaging --------------------------------------------------------
 
     def _send(self, circuit: Circuit, position: int, message: PeerMessage) -> None:
-        self._send_to(circuit.path[position], message, circuit.delay_to(position))
+        self._send_along(
+            circuit.path[position],
+            message,
+            circuit.delay_to(position),
+            circuit.path,
+            circuit.position,
+            position,
+        )
 
     def _tell(self, circuit: Circuit, node: str, message: PeerMessage) -> None:
         """Send to a node of the circuit's path, by name."""
@@ -164,4 +190,39 @@ class NetworkCore:
 
     def _finish(self, now: int, circuit: Circuit) -> None:
         """NET_DONE: every pair of the request was delivered at this end."""
+        raise NotImplementedError
+
+    def _route(self, circuit_id: str, request: NetCreate) -> Route | tuple[NetErrorReason, str]:
+        raise NotImplementedError
+
+    def _open(
+        self,
+        now: int,
+        circuit_id: str,
+        src: str,
+        path: tuple[str, ...],
+        position: int,
+        request: NetCreate,
+        deadline_ps: int | None,
+        request_id: str | None = None,
+    ) -> Circuit:
+        raise NotImplementedError
+
+    def _install_here(self, now: int, circuit: Circuit, upstream_create_id: int | None) -> None:
+        raise NotImplementedError
+
+    def _end_failed(
+        self,
+        now: int,
+        circuit: Circuit,
+        reason: NetErrorReason,
+        detail: str,
+        notify: bool = True,
+    ) -> None:
+        raise NotImplementedError
+
+    def _rerouting(self, now: int, circuit: Circuit, reason: NetErrorReason, detail: str) -> bool:
+        raise NotImplementedError
+
+    def _take_over(self, now: int, circuit: Circuit) -> None:
         raise NotImplementedError

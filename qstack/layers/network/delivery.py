@@ -100,7 +100,7 @@ class Delivery(NetworkCore):
         self._user.net_ok(
             now,
             NetOk(
-                request_id=circuit.id,
+                request_id=circuit.request_id,
                 src=circuit.src,
                 dst=circuit.dst,
                 pair_id=pair_id,
@@ -116,10 +116,11 @@ class Delivery(NetworkCore):
         )
 
     def _finish(self, now: int, circuit: Circuit) -> None:
+        circuit.done_here = True
         self._user.net_done(
             now,
             NetDone(
-                request_id=circuit.id,
+                request_id=circuit.request_id,
                 src=circuit.src,
                 dst=circuit.dst,
                 delivered=circuit.delivered,

@@ -54,6 +54,10 @@ class NetCreate(Primitive):
     name: str | None = Field(
         default=None, max_length=64, description="the application's name for the request"
     )
+    reroute: bool = Field(
+        default=False,
+        description="when a fault breaks the circuit, route again around it for the pairs owed",
+    )
 
 
 class NetOk(Primitive):
@@ -108,6 +112,7 @@ class PathInstall(PeerMessage):
 
     kind: Literal["PATH_INSTALL"] = "PATH_INSTALL"
     circuit: CircuitId
+    request_id: CircuitId
     src: NodeName
     path: tuple[NodeName, ...]
     request: NetCreate
@@ -120,6 +125,11 @@ class PathReady(PeerMessage):
 
     kind: Literal["PATH_READY"] = "PATH_READY"
     circuit: CircuitId
+    delivered: int | None = Field(
+        default=None,
+        ge=0,
+        description="on a new circuit of a rerouted request: the pairs the destination holds",
+    )
 
 
 class Teardown(PeerMessage):
@@ -183,7 +193,41 @@ class PairCommit(PeerMessage):
     keep: bool
 
 
+class LinkState(PeerMessage):
+    """News of a fault, flooded to every node: ``node`` (or the fiber
+    ``a``-``b``) went down (``up`` false) or came back. ``origin`` noticed it
+    at ``version`` ps; newer news of the same node or fiber wins, and each
+    node passes news on once, to its neighbours but ``via`` (who sent it)."""
+
+    kind: Literal["LINK_STATE"] = "LINK_STATE"
+    origin: NodeName
+    via: NodeName
+    version: int = Field(ge=0)
+    node: NodeName | None
+    a: NodeName | None
+    b: NodeName | None
+    up: bool
+
+
+class RequestEnded(PeerMessage):
+    """The source gave up a request whose circuit a fault broke (no way
+    around it): the destination, waiting for a new circuit, ends it too."""
+
+    kind: Literal["REQUEST_ENDED"] = "REQUEST_ENDED"
+    request_id: CircuitId
+    reason: NetErrorReason
+    detail: str
+
+
 NetPrimitive = NetCreate | NetOk | NetError | NetDone
 NetPeerMessage = (
-    PathInstall | PathReady | Teardown | SwapRecord | SegmentDiscarded | PurifyOutcome | PairCommit
+    PathInstall
+    | PathReady
+    | Teardown
+    | SwapRecord
+    | SegmentDiscarded
+    | PurifyOutcome
+    | PairCommit
+    | LinkState
+    | RequestEnded
 )

@@ -30,15 +30,15 @@ class Purification(NetworkCore):
         self._arm_cutoff(now, circuit, kept)
         assert circuit.down_peer is not None
         delay = self._link_delay_ps(self.node, circuit.down_peer)
-        self._send_to(
-            circuit.down_peer,
+        self._send(
+            circuit,
+            circuit.position + 1,
             PurifyOutcome(
                 circuit=circuit.id,
                 kept=kept.handle,
                 sacrificed=sacrificed.handle,
                 success=success,
             ),
-            delay,
         )
         self._set_timer(delay, self._purify_due, (circuit, PurifyDone(kept, success)))
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from qstack.fsm.table import FastTable, StateTable, Transition, fire
-from qstack.layers.link.messages import LinkError, LinkExpire, LinkOk
+from qstack.layers.link.messages import LinkError, LinkExpire, LinkOk, LinkStatus
 from qstack.layers.network.circuit import (
     LIVE,
     NODE_DOWN,
@@ -40,16 +40,21 @@ from qstack.layers.network.circuit import (
     LinksReleased,
     LocalFailure,
     NodeDown,
+    NodeUp,
+    PathBroken,
     PurifyDone,
     link_key,
 )
 from qstack.layers.network.delivery import Delivery
+from qstack.layers.network.faults import Faults
 from qstack.layers.network.messages import (
+    LinkState,
     NetCreate,
     PairCommit,
     PathInstall,
     PathReady,
     PurifyOutcome,
+    RequestEnded,
     SegmentDiscarded,
     SwapRecord,
     Teardown,
@@ -62,7 +67,7 @@ from qstack.layers.network.swapping import Swapping
 from qstack.messages import PeerMessage
 
 
-class NetworkLayer(Setup, Segments, Purification, Swapping, Delivery):
+class NetworkLayer(Setup, Faults, Segments, Purification, Swapping, Delivery):
     """The network-layer entity of ``context.node``.
 
     Sans-IO like the link layer: inputs carry ``now``; it sends peer
@@ -94,7 +99,7 @@ class NetworkLayer(Setup, Segments, Purification, Swapping, Delivery):
         """A network-layer message from another node of a circuit: a new
         circuit steps the entity; the rest step their circuit (a circuit
         that has ended here is forgotten: late news has nothing to act on)."""
-        if message.__class__ is PathInstall:
+        if message.__class__ in _ENTITY_MESSAGES:
             fire(self, ENTITY_LIFECYCLE_NAME, message, now)
             return
         circuit = self._circuits.get(message.circuit)  # type: ignore[attr-defined]
@@ -125,7 +130,13 @@ class NetworkLayer(Setup, Segments, Purification, Swapping, Delivery):
                 if segment.qubit == expire.qubit:
                     self.circuit_table.dispatch(self, circuit, now, expire)
                     return
-        self._memory.release(now, expire.qubit, self.holder)
+        if self._memory.holders[expire.qubit] == self.holder:
+            self._memory.release(now, expire.qubit, self.holder)
+        # else the pair was handed up: the application holds it and frees it
+
+    def link_status(self, now: int, status: LinkStatus) -> None:
+        """A link of this node went down or came back."""
+        fire(self, ENTITY_LIFECYCLE_NAME, status, now)
 
     def node_failed(self, now: int) -> None:
         """Fault: this node crashed. Its circuits end here without a word to
@@ -147,6 +158,8 @@ def _not_cancelled(entity: NetworkLayer, circuit: Circuit, error: LinkError) -> 
 
 _N = NetworkLayer
 _SERVING = ("idle", "serving")
+#: Peer messages for the entity itself rather than one of its circuits.
+_ENTITY_MESSAGES = frozenset({PathInstall, LinkState, RequestEnded})
 
 NETWORK_ENTITY = StateTable(
     name=ENTITY_LIFECYCLE_NAME,
@@ -162,6 +175,14 @@ NETWORK_ENTITY = StateTable(
         Transition("down", CircuitsClosed, "down"),
         *(Transition(s, NodeDown, "down", _N._node_failed) for s in _SERVING),
         Transition("down", NodeDown, "down"),
+        Transition("down", NodeUp, "idle", _N._recovered, note="LINK_STATE"),
+        *(Transition(s, LinkStatus, s, _N._on_link_status, note="LINK_STATE") for s in _SERVING),
+        *(Transition(s, LinkState, s, _N._on_link_state, note="pass it on") for s in _SERVING),
+        *(Transition(s, RequestEnded, s, _N._request_ended, note="NET_ERROR") for s in _SERVING),
+        *(
+            Transition("down", message, "down", _N._ignore)
+            for message in (LinkStatus, LinkState, RequestEnded)
+        ),
     ),
 )
 
@@ -172,7 +193,7 @@ CIRCUIT_LIFECYCLE = StateTable(
     final=("done", "failed"),
     transitions=(
         Transition("setting_up", PathInstall, "active", _N._installed, note="link CREATE"),
-        Transition("setting_up", PathReady, "active"),
+        Transition("setting_up", PathReady, "active", _N._path_ready),
         *(Transition(s, LinkOk, s, _N._on_link_pair) for s in LIVE),
         *(Transition(s, SwapRecord, s, _N._on_record) for s in LIVE),
         *(Transition(s, PairCommit, s, _N._on_commit) for s in LIVE),
@@ -198,6 +219,7 @@ CIRCUIT_LIFECYCLE = StateTable(
         *(Transition(s, DeadlinePassed, "failing", _N._timed_out, note="NET_ERROR") for s in LIVE),
         *(Transition(s, Abort, "failing", _N._aborted, note="TEARDOWN, NET_ERROR") for s in LIVE),
         *(Transition(s, LocalFailure, "failing", _N._crashed) for s in LIVE),
+        *(Transition(s, PathBroken, "failing", _N._path_broken, note="TEARDOWN") for s in LIVE),
         *(Transition(s, LinkOk, s, _N._late_link_pair, note="free it") for s in WINDING_DOWN),
         *(Transition(s, LinkError, s, _N._link_error) for s in WINDING_DOWN),
         *(
@@ -211,6 +233,7 @@ CIRCUIT_LIFECYCLE = StateTable(
                 PurifyOutcome,
                 Teardown,
                 LocalFailure,
+                PathBroken,
             )
         ),
         Transition("tearing_down", LinksReleased, "done", _N._closed),

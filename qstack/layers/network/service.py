@@ -10,7 +10,7 @@ same function, with a context holding exactly what is listed here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,9 +24,14 @@ from qstack.layers.network.routing import RoutingStrategy
 from qstack.layers.network.view import NetworkView, NodeLoad
 from qstack.messages import PeerMessage
 
-SendTo = Callable[[str, PeerMessage, int], None]
-"""``send_to(node, message, delay_ps)``: a peer message to the network
-entity of ``node``, arriving ``delay_ps`` later (the fiber path's delay)."""
+SendAlong = Callable[[str, PeerMessage, int, tuple[str, ...], int, int], None]
+"""``send_along(node, message, delay_ps, path, i, j)``: a peer message to the
+network entity of ``node`` along ``path[i]`` .. ``path[j]`` (a circuit's path
+between the two nodes, whose fiber delay is ``delay_ps``)."""
+
+SendAnywhere = Callable[[str, PeerMessage], None]
+"""``send_anywhere(node, message)``: a peer message to the network entity of
+``node`` over the fastest working route of the classical network."""
 
 
 class NetworkUser(Protocol):
@@ -82,6 +87,20 @@ class NetworkEntity(NetworkService, LinkUser, Protocol):
         """Fault: this node crashed; its circuits end here without a word."""
         ...
 
+    def node_recovered(self, now: int) -> None:
+        """Fault: this node is back, with an empty memory and no circuits."""
+        ...
+
+    def undeliverable(self, now: int, target: str, message: PeerMessage) -> None:
+        """The classical network could not deliver ``message`` to ``target``."""
+        ...
+
+    def route_of(self, request_id: str) -> tuple[tuple[str, ...], int] | None:
+        """At a request's source: the path of the circuit that serves (or
+        served) it last and how many times it was routed again; None if no
+        circuit was installed."""
+        ...
+
 
 class FidelityTruth(Protocol):
     """The delivery report's ground-truth fidelity: the run's oracle, read
@@ -95,8 +114,9 @@ class NetworkContext:
     """What one node's network entity is built with, in a network and in the
     harness alike.
 
-    ``links`` are the node's link services by neighbour. ``view(load)``
-    gives the node's current :class:`NetworkView` for routing. Plug-ins are
+    ``links`` are the node's link services by neighbour. ``view(load, down_nodes,
+    down_links)`` gives the node's :class:`NetworkView` for routing: the
+    topology without what the node has been told is down, and its load. Plug-ins are
     resolved by name through ``routers``, ``swap_policies`` and
     ``purification`` (each raises ``LookupError`` naming the choices).
     """
@@ -104,11 +124,12 @@ class NetworkContext:
     node: str
     memory: Memory
     links: Mapping[str, LinkService]
-    view: Callable[[NodeLoad], NetworkView]
+    view: Callable[[NodeLoad, Iterable[str], Iterable[frozenset[str]]], NetworkView]
     routers: Callable[[str], RoutingStrategy]
     swap_policies: Callable[[str], SwapPolicy]
     purification: Callable[[str], PurificationScheme]
-    send_to: SendTo
+    send_along: SendAlong
+    send_anywhere: SendAnywhere
     set_timer: SetTimer
     link_delay_ps: Callable[[str, str], int]
     rng: np.random.Generator

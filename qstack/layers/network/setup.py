@@ -52,6 +52,7 @@ class Setup(NetworkCore):
             self._answer_error(now, circuit_id, dst, reason, detail, 0)
             return
         path = answer.path
+        self._routes[circuit_id] = (path, 0)
         deadline = None if request.max_time_ps is None else now + request.max_time_ps
         circuit = self._open(now, circuit_id, self.node, path, 0, request, deadline)
         self._install_here(now, circuit, upstream_create_id=None)
@@ -79,7 +80,7 @@ class Setup(NetworkCore):
             )
         except LookupError as error:
             return "invalid", str(error)
-        view = context.view(self._load())
+        view = context.view(self._load(), self._down_nodes, self._down_links)
         if request.remote not in view:
             return "no_path", f"NET_CREATE.remote = {request.remote!r}: unknown node"
         route_request = RouteRequest(
@@ -132,7 +133,10 @@ class Setup(NetworkCore):
             position,
             message.request,
             message.deadline_ps,
+            message.request_id,
         )
+        if circuit.down_peer is None and message.request.reroute:
+            self._take_over(now, circuit)
         assert circuit.up_peer is not None
         key = (circuit.up_peer, circuit.up_peer, message.upstream_create_id)
         circuit.link_counts[key] = 0
@@ -157,6 +161,9 @@ class Setup(NetworkCore):
             self._step(now, circuit, LocalFailure(f"node {self.node} failed"))
         self._circuits.clear()
         self._by_link_request.clear()
+        for waiting in self._awaiting.values():
+            waiting.timer.cancel()
+        self._awaiting.clear()
 
     # -- set-up -----------------------------------------------------------
 
@@ -169,11 +176,14 @@ class Setup(NetworkCore):
         position: int,
         request: NetCreate,
         deadline_ps: int | None,
+        request_id: str | None = None,
     ) -> Circuit:
         offsets = [0]
         for a, b in itertools.pairwise(path):
             offsets.append(offsets[-1] + self._link_delay_ps(a, b))
-        circuit = Circuit(circuit_id, src, path, position, request, deadline_ps, offsets)
+        circuit = Circuit(
+            circuit_id, src, path, position, request, deadline_ps, offsets, request_id
+        )
         self._circuits[circuit_id] = circuit
         if deadline_ps is not None:
             # The destination waits until every commit the source sent
@@ -191,7 +201,9 @@ class Setup(NetworkCore):
     def _install_here(self, now: int, circuit: Circuit, upstream_create_id: int | None) -> None:
         """Ask for link pairs towards the next hop and pass the install on."""
         if circuit.down_peer is None:
-            self._send(circuit, 0, PathReady(circuit=circuit.id))
+            rerouted = circuit.request_id != circuit.id
+            ready = PathReady(circuit=circuit.id, delivered=circuit.delivered if rerouted else None)
+            self._send(circuit, 0, ready)
             return
         peer = circuit.down_peer
         request = circuit.request
@@ -219,6 +231,7 @@ class Setup(NetworkCore):
             circuit.position + 1,
             PathInstall(
                 circuit=circuit.id,
+                request_id=circuit.request_id,
                 src=circuit.src,
                 path=circuit.path,
                 request=request,
@@ -253,6 +266,10 @@ class Setup(NetworkCore):
         self._wind_down(now, circuit)
 
     def _told_complete(self, circuit: Circuit, now: int, message: Teardown) -> None:
+        if circuit.position == circuit.hops and not circuit.done_here:
+            # Pairs the source counted were lost on the way (a fault broke
+            # the circuit they travelled): the destination ends with its own.
+            self._finish(now, circuit)
         self._wind_down(now, circuit)
 
     def _told_failed(self, circuit: Circuit, now: int, message: Teardown) -> None:
@@ -274,10 +291,10 @@ class Setup(NetworkCore):
         (the neighbours notice through their link layers); its own
         application is told, for the record."""
         self._release_all(now, circuit)
-        if circuit.position in (0, circuit.hops):
+        if circuit.position in (0, circuit.hops) and not circuit.done_here:
             self._answer_error(
                 now,
-                circuit.id,
+                circuit.request_id,
                 circuit.dst,
                 "torn_down",
                 failure.detail,
@@ -310,9 +327,19 @@ class Setup(NetworkCore):
         self._release_all(now, circuit)
         if not circuit.link_keys:
             self._step(now, circuit, LINKS_RELEASED)
-        if circuit.position in (0, circuit.hops):
+        if (
+            circuit.position in (0, circuit.hops)
+            and not circuit.done_here
+            and not self._rerouting(now, circuit, reason, detail)
+        ):
             self._answer_error(
-                now, circuit.id, circuit.dst, reason, detail, circuit.delivered, circuit.src
+                now,
+                circuit.request_id,
+                circuit.dst,
+                reason,
+                detail,
+                circuit.delivered,
+                circuit.src,
             )
 
     def _release_all(self, now: int, circuit: Circuit) -> None:
@@ -342,6 +369,6 @@ class Setup(NetworkCore):
 
     def abort(self, now: int, request_id: str, reason: NetErrorReason, detail: str) -> None:
         """End a request this node is the source of, everywhere on its path."""
-        circuit = self._circuits.get(request_id)
-        if circuit is not None and not circuit.ended:
-            self._step(now, circuit, Abort(reason, detail))
+        for circuit in list(self._circuits.values()):
+            if circuit.request_id == request_id and not circuit.ended:
+                self._step(now, circuit, Abort(reason, detail))
