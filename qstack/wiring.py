@@ -28,7 +28,7 @@ from qstack.layers.link.service import (
     LinkUser,
     SettingChooser,
 )
-from qstack.layers.network.messages import NetDone, NetError, NetOk
+from qstack.layers.network.messages import NetDone, NetError, NetExpire, NetOk
 from qstack.layers.network.service import NetworkUser
 from qstack.layers.physical.settings import BrightStateSetting, FixedSetting
 from qstack.layers.physical.station import HeraldingStation
@@ -263,7 +263,7 @@ class TracedLinkService:
 
 
 class TracedNetworkUser(_Traced):
-    """A network entity's user that traces NET_OK / NET_ERROR / NET_DONE going up."""
+    """A network entity's user that traces every primitive going up."""
 
     def __init__(self, node: str, inner: NetworkUser, tracer: Tracer) -> None:
         super().__init__(node, "network", tracer)
@@ -284,6 +284,10 @@ class TracedNetworkUser(_Traced):
     def net_done(self, now: int, done: NetDone) -> None:
         self._record(now, done)
         self._inner.net_done(now, done)
+
+    def net_expire(self, now: int, expire: NetExpire) -> None:
+        self._record(now, expire)
+        self._inner.net_expire(now, expire)
 
 
 def bind_link_user(link: Link, side: int, user: LinkUser, tracer: Tracer | None) -> None:

@@ -23,7 +23,7 @@ from qstack.fsm.table import FastTable, StateTable, Transition, fire
 from qstack.hardware.memory import Memory
 from qstack.layers.app.service import AppMessage, QubitTruth, SessionSetup
 from qstack.layers.link.messages import CreateType
-from qstack.layers.network.messages import NetDone, NetError, NetOk
+from qstack.layers.network.messages import NetDone, NetError, NetExpire, NetOk
 from qstack.layers.network.service import NetworkService
 from qstack.quantum.store import QubitRegister
 from qstack.reports import RequestReport
@@ -112,6 +112,10 @@ class Session:
     def free(self, now: int) -> None:
         """Release the qubits the session's ends still hold (none for the base)."""
 
+    def forget_pair(self, host: AppHost, now: int, pair_id: str) -> None:
+        """NET_EXPIRE at ``host``'s end: drop what the session kept of the pair
+        (nothing for the base; a session still holding its qubit frees it)."""
+
     def report(self, now: int, route: tuple[tuple[str, ...], int] | None = None) -> RequestReport:
         """The session's line of the run report, as of ``now``; ``route``: the
         path that served it last and its reroutes (the source's network layer
@@ -153,6 +157,11 @@ class Session:
         session.ended(now, lost.detail)
 
     @staticmethod
+    def on_expire(host: AppHost, session: Session, now: int, expire: NetExpire) -> None:
+        session._first_report.pop(expire.pair_id, None)
+        session.forget_pair(host, now, expire.pair_id)
+
+    @staticmethod
     def ignore(host: AppHost, session: Session, now: int, event: object) -> None:
         """Late news for a session that has ended: nothing to act on."""
 
@@ -177,12 +186,13 @@ def other_end_done(host: AppHost, session: Session, done: NetDone) -> bool:
     return session.ends_done == 1
 
 
-def net_error_rows(states: tuple[str, ...]) -> tuple[Transition, ...]:
-    """A network error ends a live session: ``expired`` at the deadline,
-    ``error`` otherwise; so does an end that lost contact with the session
-    (its node failed, or a message to the other end could not be
-    delivered). Every application shares these rows, which also let the
-    ended states take late news of either kind."""
+def common_rows(states: tuple[str, ...]) -> tuple[Transition, ...]:
+    """The rows every application shares, given its live ``states``: a
+    network error ends a live session (``expired`` at the deadline,
+    ``error`` otherwise), so does an end that lost contact with the session
+    (its node failed, or a message to the other end could not be delivered);
+    NET_EXPIRE takes a pair back in any state; the ended states take late
+    news of lost contact."""
     live = tuple(
         row
         for state in states
@@ -192,7 +202,14 @@ def net_error_rows(states: tuple[str, ...]) -> tuple[Transition, ...]:
             Transition(state, LostContact, "error", Session.on_lost),
         )
     )
-    return live + tuple(Transition(state, LostContact, state, Session.ignore) for state in ENDED)
+    return (
+        live
+        + tuple(Transition(state, LostContact, state, Session.ignore) for state in ENDED)
+        + tuple(
+            Transition(state, NetExpire, state, Session.on_expire, note="forget the pair")
+            for state in (*states, *ENDED)
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +309,10 @@ class AppHost:
     def net_error(self, now: int, error: NetError) -> None:
         session = self._sessions[error.request_id]
         session.table.dispatch(self, session, now, error)
+
+    def net_expire(self, now: int, expire: NetExpire) -> None:
+        session = self._sessions[expire.request_id]
+        session.table.dispatch(self, session, now, expire)
 
     def receive(self, now: int, message: AppMessage) -> None:
         session = self._sessions[message.request_id]

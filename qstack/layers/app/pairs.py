@@ -9,7 +9,7 @@ reported, so the application never holds memory.
 from __future__ import annotations
 
 from qstack.fsm.table import StateTable, Transition
-from qstack.layers.app.base import AppHost, Session, net_error_rows, other_end_done
+from qstack.layers.app.base import AppHost, Session, common_rows, other_end_done
 from qstack.layers.network.messages import NetDone, NetError, NetOk
 
 
@@ -41,7 +41,7 @@ PAIRS_LIFECYCLE = StateTable(
         Transition("running", NetOk, "running", PairsSession.on_pair),
         Transition("running", NetDone, "done", PairsSession.on_done, other_end_done),
         Transition("running", NetDone, "running", Session.note_end_done),
-        *net_error_rows(("running",)),
+        *common_rows(("running",)),
         *(Transition(s, NetOk, s, PairsSession.on_pair) for s in ("error", "expired")),
         *(
             Transition(s, message, s, Session.ignore)

@@ -27,7 +27,7 @@ import numpy.typing as npt
 from pydantic import Field
 
 from qstack.fsm.table import StateTable, Transition
-from qstack.layers.app.base import AppHost, Session, net_error_rows
+from qstack.layers.app.base import AppHost, Session, common_rows
 from qstack.layers.app.service import AppMessage, SessionSetup
 from qstack.layers.network.messages import NetDone, NetError, NetOk
 from qstack.qkd.auth import Authenticator, KeyPool, Tag
@@ -44,15 +44,10 @@ Bits = npt.NDArray[np.uint8]
 
 class QkdBases(AppMessage):
     """One end's measurement bases, in the order of the sorted pair ids,
-    with its Wegman-Carter tag (message number and 64-bit value).
-
-    ``pair_ids`` lists the pairs the bases are for when they are not all
-    the pairs the other end may hold: a fault can lose a pair on its way to
-    one end, and both ends then sift over the pairs both hold."""
+    with its Wegman-Carter tag (message number and 64-bit value)."""
 
     kind: Literal["QKD_BASES"] = "QKD_BASES"
     bases: str
-    pair_ids: tuple[str, ...] | None = None
     tag_sequence: int = Field(ge=0)
     tag_value: int = Field(ge=0, lt=2**64)
 
@@ -66,14 +61,19 @@ class _End:
 
     def __init__(self, preshared: Bits) -> None:
         self.results: dict[str, tuple[str, int]] = {}
+        self._arrays: tuple[Bits, Bits] | None = None
         self.auth = Authenticator(KeyPool(preshared.copy()))
 
-    def arrays(self, ids: list[str]) -> tuple[Bits, Bits]:
-        """Bases (1 = X) and bits of the pairs ``ids``, in that order."""
-        results = self.results
-        bases = np.fromiter((results[i][0] == "X" for i in ids), np.uint8, len(ids))
-        bits = np.fromiter((results[i][1] for i in ids), np.uint8, len(ids))
-        return bases, bits
+    def arrays(self) -> tuple[Bits, Bits]:
+        """Bases (1 = X) and bits in the order of the sorted pair ids, which
+        both ends share; built once, when the measurements are complete."""
+        if self._arrays is None:
+            ids = sorted(self.results)
+            results = self.results
+            bases = np.fromiter((results[i][0] == "X" for i in ids), np.uint8, len(ids))
+            bits = np.fromiter((results[i][1] for i in ids), np.uint8, len(ids))
+            self._arrays = (bases, bits)
+        return self._arrays
 
     def sign(self, message: QkdBases) -> QkdBases:
         tag = self.auth.tag(_authenticated_bytes(message))
@@ -150,6 +150,9 @@ class QkdSession(Session):
     def _end(self, host: AppHost) -> _End:
         return self._alice if host.node == self.src else self._bob
 
+    def forget_pair(self, host: AppHost, now: int, pair_id: str) -> None:
+        self._end(host).results.pop(pair_id, None)
+
     def report_fields(self, active_s: float) -> dict[str, Any]:
         delivered = self.delivered
         return {
@@ -182,15 +185,10 @@ class QkdSession(Session):
         assert isinstance(session, QkdSession)
         session.ends_done += 1
         bob = session._bob
-        ids = sorted(bob.results)
-        bases, _ = bob.arrays(ids)
+        bases, _ = bob.arrays()
         message = bob.sign(
             QkdBases(
-                request_id=session.request_id,
-                bases=_as_text(bases),
-                pair_ids=tuple(ids) if len(ids) < session.create.number else None,
-                tag_sequence=0,
-                tag_value=0,
+                request_id=session.request_id, bases=_as_text(bases), tag_sequence=0, tag_value=0
             )
         )
         rng = session._rng
@@ -210,17 +208,10 @@ class QkdSession(Session):
     def reply_bases(host: AppHost, session: Session, now: int, message: QkdBases) -> None:
         """Alice checked Bob's tag: she sifts and answers with her bases."""
         assert isinstance(session, QkdSession)
-        alice = session._alice
-        offered = alice.results if message.pair_ids is None else message.pair_ids
-        common = sorted(i for i in offered if i in alice.results)
-        bases, _ = alice.arrays(common)
-        reply = alice.sign(
+        bases, _ = session._alice.arrays()
+        reply = session._alice.sign(
             QkdBases(
-                request_id=session.request_id,
-                bases=_as_text(bases),
-                pair_ids=None if len(common) == len(offered) else tuple(common),
-                tag_sequence=0,
-                tag_value=0,
+                request_id=session.request_id, bases=_as_text(bases), tag_sequence=0, tag_value=0
             )
         )
         host.send(session.dst, reply)
@@ -236,11 +227,8 @@ class QkdSession(Session):
     def distill_key(host: AppHost, session: Session, now: int, message: QkdBases) -> None:
         """Bob checked Alice's tag: sample, correct, verify, amplify."""
         assert isinstance(session, QkdSession)
-        common = (
-            sorted(session._bob.results) if message.pair_ids is None else list(message.pair_ids)
-        )
-        alice_bases, alice_bits = session._alice.arrays(common)
-        bob_bases, bob_bits = session._bob.arrays(common)
+        alice_bases, alice_bits = session._alice.arrays()
+        bob_bases, bob_bits = session._bob.arrays()
         result = distill(
             alice_bits,
             bob_bits,
@@ -298,7 +286,7 @@ QKD_LIFECYCLE = StateTable(
         *(Transition(s, QkdBases, "error", _Q.reject, _forged) for s in ("running", "sifting")),
         Transition("sifting", QkdBases, "sifting", _Q.reply_bases, _at_alice, "QKD_BASES"),
         Transition("sifting", QkdBases, "done", _Q.distill_key, note="key"),
-        *net_error_rows(("running", "sifting")),
+        *common_rows(("running", "sifting")),
         *(
             Transition(s, message, s, Session.ignore)
             for s in _ENDED

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from pydantic import Field
 
 from qstack.fsm.table import StateTable, Transition
-from qstack.layers.app.base import AppHost, Session, net_error_rows, other_end_done
+from qstack.layers.app.base import AppHost, Session, common_rows, other_end_done
 from qstack.layers.app.service import AppMessage, SessionSetup
 from qstack.layers.network.messages import NetDone, NetError, NetOk
 from qstack.physics.teleportation import CORRECTION
@@ -198,7 +198,7 @@ TELEPORT_LIFECYCLE = StateTable(
         Transition("running", TeleportCorrection, "running", _T.on_bits),
         Transition("running", NetDone, "done", _finished, _arrived_all),
         Transition("running", NetDone, "running", _T.on_done),
-        *net_error_rows(("running",)),
+        *common_rows(("running",)),
         *(Transition(s, NetOk, s, Session.drop_pair) for s in ("done", "error", "expired")),
         *(
             Transition(s, message, s, Session.ignore)

@@ -139,8 +139,14 @@ class Circuit:
         self.done_here = False
         #: Circuits the request had before this one (faults it was routed around).
         self.reroutes = 0
-        #: At the source of a new circuit: the pairs counted on the earlier ones.
+        #: With ``reroute``: the ids of the pairs delivered here, over every
+        #: circuit of the request (what a new circuit's ends compare).
+        self.kept: list[str] | None = [] if request.reroute else None
+        #: At the source of a new circuit: how many of ``kept`` came from the
+        #: earlier circuits, and whether the destination has said which of
+        #: those it holds (PATH_READY); until then the request cannot complete.
         self.carried = 0
+        self.dst_ready = True
         self.commits: dict[str, PairCommit] = {}
         self.complete: dict[str, Segment] = {}
         self.deadline_timer: Timer | None = None

@@ -188,6 +188,9 @@ class NetworkCore:
     def _check_complete(self, now: int, circuit: Circuit, segment: Segment) -> None:
         raise NotImplementedError
 
+    def _expire_pair(self, now: int, circuit: Circuit, pair_id: str) -> None:
+        raise NotImplementedError
+
     def _finish(self, now: int, circuit: Circuit) -> None:
         """NET_DONE: every pair of the request was delivered at this end."""
         raise NotImplementedError

@@ -9,7 +9,7 @@ from typing import Literal
 from qstack.layers.link.messages import Basis
 from qstack.layers.network.circuit import ALL_DELIVERED, Circuit, Segment
 from qstack.layers.network.core import NetworkCore
-from qstack.layers.network.messages import NetDone, NetOk, PairCommit
+from qstack.layers.network.messages import NetDone, NetExpire, NetOk, PairCommit
 
 
 class Delivery(NetworkCore):
@@ -56,7 +56,7 @@ class Delivery(NetworkCore):
                 self._drop(now, circuit, segment)
                 return
         self._hand_up(now, circuit, segment, pair_id)
-        if circuit.delivered == request.number:
+        if circuit.delivered == request.number and circuit.dst_ready:
             self._step(now, circuit, ALL_DELIVERED)
 
     def _on_commit(self, circuit: Circuit, now: int, commit: PairCommit) -> None:
@@ -85,6 +85,8 @@ class Delivery(NetworkCore):
         """NET_OK: give the pair to the application (or measure it for it)."""
         seq = circuit.delivered
         circuit.delivered += 1
+        if circuit.kept is not None:
+            circuit.kept.append(pair_id)
         self._unhold(circuit, segment)
         fidelity = self.context.truth.fidelity(self.node, segment.qubit, now)
         basis: Basis | None = None
@@ -114,6 +116,10 @@ class Delivery(NetworkCore):
                 outcome=outcome,
             ),
         )
+
+    def _expire_pair(self, now: int, circuit: Circuit, pair_id: str) -> None:
+        """NET_EXPIRE: a pair handed up here never reached the other end."""
+        self._user.net_expire(now, NetExpire(request_id=circuit.request_id, pair_id=pair_id))
 
     def _finish(self, now: int, circuit: Circuit) -> None:
         circuit.done_here = True

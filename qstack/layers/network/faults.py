@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from qstack.fsm.table import fire
 from qstack.layers.link.messages import LinkStatus
-from qstack.layers.network.circuit import Circuit, NodeUp, PathBroken
+from qstack.layers.network.circuit import ALL_DELIVERED, Circuit, NodeUp, PathBroken
 from qstack.layers.network.core import NetworkCore
 from qstack.layers.network.messages import (
     LinkState,
@@ -44,6 +44,7 @@ class Awaiting:
     src: str
     dst: str
     delivered: int
+    kept: list[str] | None
     reroutes: int
     detail: str
     timer: Timer
@@ -155,9 +156,18 @@ class Faults(NetworkCore):
             for other in self._circuits.values()
         ):
             return True  # a new circuit replaced this one already
-        timer = self._set_timer(REROUTE_WAIT_PS, self._reroute_overdue, circuit.request_id)
+        wait = REROUTE_WAIT_PS
+        if circuit.deadline_ps is not None:
+            wait = max(0, min(wait, circuit.deadline_ps - now))
+        timer = self._set_timer(wait, self._reroute_overdue, circuit.request_id)
         self._awaiting[circuit.request_id] = Awaiting(
-            circuit.src, circuit.dst, circuit.delivered, circuit.reroutes, detail, timer
+            circuit.src,
+            circuit.dst,
+            circuit.delivered,
+            circuit.kept,
+            circuit.reroutes,
+            detail,
+            timer,
         )
         return True
 
@@ -182,7 +192,10 @@ class Faults(NetworkCore):
             old.deadline_ps,
             request_id=old.request_id,
         )
-        circuit.delivered = circuit.carried = old.delivered
+        circuit.delivered = old.delivered
+        circuit.kept = old.kept
+        circuit.carried = len(old.kept or ())
+        circuit.dst_ready = False
         circuit.reroutes = old.reroutes + 1
         self._routes[old.request_id] = (answer.path, circuit.reroutes)
         self._install_here(now, circuit, upstream_create_id=None)
@@ -203,17 +216,33 @@ class Faults(NetworkCore):
         if waiting is not None:
             waiting.timer.cancel()
             circuit.delivered = waiting.delivered
+            circuit.kept = waiting.kept
             circuit.reroutes = waiting.reroutes + 1
         for other in list(self._circuits.values()):
             if other is not circuit and other.request_id == circuit.request_id and not other.ended:
-                circuit.delivered = max(circuit.delivered, other.delivered)
+                circuit.delivered = other.delivered
+                circuit.kept = other.kept
                 self._step(now, other, PathBroken(f"replaced by circuit {circuit.id}"))
 
     def _path_ready(self, circuit: Circuit, now: int, ready: PathReady) -> None:
-        """At the source: pairs it counted on the broken circuit whose commit
-        never reached the destination are owed again."""
-        if ready.delivered is not None and ready.delivered < circuit.carried:
-            circuit.delivered -= circuit.carried - ready.delivered
+        """At the source of a new circuit: pairs it delivered on the broken
+        ones whose commit never reached the destination expire here and are
+        owed again."""
+        if circuit.dst_ready:
+            return
+        circuit.dst_ready = True
+        kept = circuit.kept
+        assert kept is not None and ready.delivered_ids is not None
+        there = set(ready.delivered_ids)
+        lost = [pair_id for pair_id in kept[: circuit.carried] if pair_id not in there]
+        if lost:
+            gone = set(lost)
+            kept[:] = [pair_id for pair_id in kept if pair_id not in gone]
+            circuit.delivered -= len(lost)
+            for pair_id in lost:
+                self._expire_pair(now, circuit, pair_id)
+        if circuit.delivered == circuit.request.number:
+            self._step(now, circuit, ALL_DELIVERED)
 
     def _reroute_overdue(self, now: int, request_id: object) -> None:
         assert isinstance(request_id, str)

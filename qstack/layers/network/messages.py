@@ -106,6 +106,16 @@ class NetDone(Primitive):
     delivered: int = Field(ge=0)
 
 
+class NetExpire(Primitive):
+    """A pair reported by an earlier NET_OK at the source never reached the
+    destination (a fault broke the circuit while the news travelled): the
+    application forgets it, and frees the NET_OK's qubit if it still holds it."""
+
+    kind: Literal["NET_EXPIRE"] = "NET_EXPIRE"
+    request_id: CircuitId
+    pair_id: str
+
+
 class PathInstall(PeerMessage):
     """Set up the circuit hop by hop; each node adds the id of the link
     request it made towards the next hop."""
@@ -125,9 +135,8 @@ class PathReady(PeerMessage):
 
     kind: Literal["PATH_READY"] = "PATH_READY"
     circuit: CircuitId
-    delivered: int | None = Field(
+    delivered_ids: tuple[str, ...] | None = Field(
         default=None,
-        ge=0,
         description="on a new circuit of a rerouted request: the pairs the destination holds",
     )
 
@@ -219,7 +228,7 @@ class RequestEnded(PeerMessage):
     detail: str
 
 
-NetPrimitive = NetCreate | NetOk | NetError | NetDone
+NetPrimitive = NetCreate | NetOk | NetError | NetDone | NetExpire
 NetPeerMessage = (
     PathInstall
     | PathReady

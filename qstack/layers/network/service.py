@@ -18,7 +18,14 @@ import numpy as np
 
 from qstack.hardware.memory import Memory
 from qstack.layers.link.service import LinkService, LinkUser, SetTimer
-from qstack.layers.network.messages import NetCreate, NetDone, NetError, NetErrorReason, NetOk
+from qstack.layers.network.messages import (
+    NetCreate,
+    NetDone,
+    NetError,
+    NetErrorReason,
+    NetExpire,
+    NetOk,
+)
 from qstack.layers.network.policies import PurificationScheme, SwapPolicy
 from qstack.layers.network.routing import RoutingStrategy
 from qstack.layers.network.view import NetworkView, NodeLoad
@@ -47,6 +54,8 @@ class NetworkUser(Protocol):
     def net_error(self, now: int, error: NetError) -> None: ...
 
     def net_done(self, now: int, done: NetDone) -> None: ...
+
+    def net_expire(self, now: int, expire: NetExpire) -> None: ...
 
 
 class NetworkService(Protocol):

@@ -202,8 +202,8 @@ class Setup(NetworkCore):
         """Ask for link pairs towards the next hop and pass the install on."""
         if circuit.down_peer is None:
             rerouted = circuit.request_id != circuit.id
-            ready = PathReady(circuit=circuit.id, delivered=circuit.delivered if rerouted else None)
-            self._send(circuit, 0, ready)
+            held = tuple(circuit.kept or ()) if rerouted else None
+            self._send(circuit, 0, PathReady(circuit=circuit.id, delivered_ids=held))
             return
         peer = circuit.down_peer
         request = circuit.request
@@ -267,9 +267,14 @@ class Setup(NetworkCore):
 
     def _told_complete(self, circuit: Circuit, now: int, message: Teardown) -> None:
         if circuit.position == circuit.hops and not circuit.done_here:
-            # Pairs the source counted were lost on the way (a fault broke
-            # the circuit they travelled): the destination ends with its own.
-            self._finish(now, circuit)
+            # The source counted pairs that never got here: the request did
+            # not complete at this end, and says so.
+            detail = (
+                f"the source delivered {circuit.request.number} pairs, "
+                f"only {circuit.delivered} reached {self.node}"
+            )
+            self._end_failed(now, circuit, "torn_down", detail, notify=False)
+            return
         self._wind_down(now, circuit)
 
     def _told_failed(self, circuit: Circuit, now: int, message: Teardown) -> None:
