@@ -16,9 +16,9 @@ import math
 def double_click_probability(
     length_km: float, detector_efficiency: float, attenuation_db_per_km: float = 0.2
 ) -> float:
-    """Both photons reach the middle station and are detected (eta each), and
-    the detection pattern is one of the two heralding ones of four (1/2)."""
-    eta = detector_efficiency * 10.0 ** (-attenuation_db_per_km * (length_km / 2.0) / 10.0)
+    """Both photons reach the middle station and are detected (eta each), and only
+    the odd-parity half of the two spins' state (one photon per round) heralds (1/2)."""
+    eta = detector_efficiency * math.pow(10.0, -attenuation_db_per_km * (length_km / 2.0) / 10.0)
     return eta * eta / 2.0
 
 

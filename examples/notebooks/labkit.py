@@ -54,16 +54,20 @@ def verdict(what: str, ok: bool, detail: str) -> None:
     print(f"[{'PASS' if ok else 'FAIL'}] {what}: {detail}")
 
 
-def check(what: str, value: float, expected: float, tolerance: float) -> None:
+def check(what: str, value: object, expected: float, tolerance: float) -> None:
     """PASS when ``value`` is within ``tolerance`` of ``expected`` (plus floating-point
-    rounding, so that a zero tolerance means "equal up to rounding")."""
-    difference = abs(value - expected)
+    rounding, so that a zero tolerance means "equal up to rounding"); an answer that is
+    not a number fails with what it was."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        verdict(what, False, f"{value!r} is not a number (expected about {expected:.6g})")
+        return
+    difference = abs(number - expected)
     rounding = ROUNDING * max(1.0, abs(expected))
-    ok = math.isfinite(value) and difference <= tolerance + rounding
-    detail = (
-        f"{value:.6g} against {expected:.6g} (difference {difference:.2g}, allowed {tolerance:.2g})"
-    )
-    verdict(what, ok, detail)
+    ok = math.isfinite(number) and difference <= tolerance + rounding
+    allowed = f"difference {difference:.2g}, allowed {tolerance:.2g}"
+    verdict(what, ok, f"{number:.6g} against {expected:.6g} ({allowed})")
 
 
 def typed_tolerance(expected: float) -> float:
