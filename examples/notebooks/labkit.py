@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
+
+from qstack import RunReport
+from qstack.report import report_command
 
 #: Standard errors allowed between a sample statistic and its closed form.
 Z = 4.0
@@ -87,3 +91,15 @@ def summary() -> None:
         print(f"[FAIL] {_tally.failed} of {total} checks failed")
     else:
         print(f"[PASS] all {total} checks passed")
+
+
+def report_page(trace: Path, report: RunReport) -> Path:
+    """Draw a traced run as ``qstack report`` does: its trace and its run report
+    (saved next to the trace) become one HTML page, returned for opening."""
+    run_json = trace.with_suffix(".json")
+    run_json.write_text(report.model_dump_json(), encoding="utf-8")
+    page = trace.with_suffix(".html")
+    status = report_command([str(trace), "--run-report", str(run_json), "-o", str(page)])
+    if status != 0:
+        raise RuntimeError(f"qstack report could not draw {page} (exit status {status})")
+    return page
