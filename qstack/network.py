@@ -252,7 +252,6 @@ class Network:
                 TraceRecord(self.sim.now, sender, "network", "send", message, target)
             )
         self.classical.send(
-            "network",
             sender,
             target,
             route,
@@ -295,7 +294,6 @@ class Network:
             self.tracer.record(TraceRecord(self.sim.now, sender, "app", "send", message, target))
         route, delay_ps = fastest
         self.classical.send(
-            "app",
             sender,
             target,
             route,

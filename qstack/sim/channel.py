@@ -63,7 +63,6 @@ class ClassicalChannel:
                 TraceRecord(self._sim.now, self.sender, self.layer, "send", message, self.receiver)
             )
         self._network.send(
-            self.layer,
             self.sender,
             self.receiver,
             self._route,

@@ -14,8 +14,10 @@ fibers, as the classical internet under a quantum network is:
   keeps one copy of each (duplicates are suppressed). So a message crosses
   a hop with probability 1 - p per try; the number of tries is geometric,
   drawn once per message and lossy hop (one draw instead of one event per
-  try, as failed heralding attempts are drawn). Messages between the same
-  two entities arrive in the order they were sent;
+  try, as failed heralding attempts are drawn). Messages from one node to
+  another arrive in the order they were sent, whatever their layer (one
+  ordered session per pair of nodes: a link request never reaches the far
+  end before the circuit that asked for it);
 - **cuts and failed nodes**: a route through a cut fiber or a failed node
   is replaced by the fastest one still working (the classical internet
   routes around failures), except a link layer's own fiber, which has no
@@ -69,7 +71,7 @@ class ClassicalNetwork:
         self._graph = nx.Graph()
         self._uniforms = UniformBuffer(rng)
         self._loss: dict[frozenset[str], float] = {}
-        self._last: dict[tuple[str, str, str], int] = {}
+        self._last: dict[tuple[str, str], int] = {}
         #: Nodes down and fibers cut now.
         self.down: set[str] = set()
         self.cut: set[frozenset[str]] = set()
@@ -116,7 +118,6 @@ class ClassicalNetwork:
 
     def send(
         self,
-        layer: str,
         sender: str,
         target: str,
         route: Sequence[str],
@@ -141,7 +142,7 @@ class ClassicalNetwork:
             if undeliverable is not None:
                 sim.schedule(UNREACHABLE_AFTER_PS, undeliverable, argument)
             return
-        key = (layer, sender, target)
+        key = (sender, target)
         arrival = max(arrival, self._last.get(key, 0))
         self._last[key] = arrival
         sim.schedule_at(arrival, self._arrive, (target, deliver, argument, undeliverable))

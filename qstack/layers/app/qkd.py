@@ -146,6 +146,8 @@ class QkdSession(Session):
         self.abort_reason: str | None = None
         self.key_alice: Bits = np.zeros(0, np.uint8)
         self.key_bob: Bits = np.zeros(0, np.uint8)
+        self._alice_done = False
+        self._early_bases: QkdBases | None = None
 
     def _end(self, host: AppHost) -> _End:
         return self._alice if host.node == self.src else self._bob
@@ -205,9 +207,25 @@ class QkdSession(Session):
         host.send(session.src, message)
 
     @staticmethod
-    def reply_bases(host: AppHost, session: Session, now: int, message: QkdBases) -> None:
-        """Alice checked Bob's tag: she sifts and answers with her bases."""
+    def note_done(host: AppHost, session: Session, now: int, done: NetDone) -> None:
+        """An end has all its pairs; Alice answers bases that came before."""
         assert isinstance(session, QkdSession)
+        session.ends_done += 1
+        if host.node == session.src:
+            session._alice_done = True
+            early, session._early_bases = session._early_bases, None
+            if early is not None:
+                QkdSession.reply_bases(host, session, now, early)
+
+    @staticmethod
+    def reply_bases(host: AppHost, session: Session, now: int, message: QkdBases) -> None:
+        """Alice checked Bob's tag: once she has all her own pairs (Bob's
+        bases can overtake the last of them on a shorter fiber path), she
+        answers with her bases."""
+        assert isinstance(session, QkdSession)
+        if not session._alice_done:
+            session._early_bases = message
+            return
         bases, _ = session._alice.arrays()
         reply = session._alice.sign(
             QkdBases(
@@ -282,7 +300,7 @@ QKD_LIFECYCLE = StateTable(
     transitions=(
         *(Transition(s, NetOk, s, _Q.on_measured) for s in ("running", "sifting")),
         Transition("running", NetDone, "sifting", _Q.send_bases, _at_bob, "QKD_BASES"),
-        *(Transition(s, NetDone, s, Session.note_end_done) for s in ("running", "sifting")),
+        *(Transition(s, NetDone, s, _Q.note_done) for s in ("running", "sifting")),
         *(Transition(s, QkdBases, "error", _Q.reject, _forged) for s in ("running", "sifting")),
         Transition("sifting", QkdBases, "sifting", _Q.reply_bases, _at_alice, "QKD_BASES"),
         Transition("sifting", QkdBases, "done", _Q.distill_key, note="key"),

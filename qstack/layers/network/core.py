@@ -62,6 +62,9 @@ class NetworkCore:
         # circuit (see .faults); and, at a source, each request's latest path
         # and how many times it was routed again (for the run's report).
         self._awaiting: dict[str, Awaiting] = {}
+        # Circuits whose TEARDOWN came before their PATH_INSTALL (a fault
+        # delayed the install): the install, when it comes, is ignored.
+        self._torn_down: set[str] = set()
         self._routes: dict[str, tuple[tuple[str, ...], int]] = {}
 
     def route_of(self, request_id: str) -> tuple[tuple[str, ...], int] | None:
@@ -227,5 +230,11 @@ class NetworkCore:
     def _rerouting(self, now: int, circuit: Circuit, reason: NetErrorReason, detail: str) -> bool:
         raise NotImplementedError
 
-    def _take_over(self, now: int, circuit: Circuit) -> None:
+    def _take_over(self, now: int, circuit: Circuit) -> bool:
+        raise NotImplementedError
+
+    def _link_down(self, peer: str) -> bool:
+        raise NotImplementedError
+
+    def _void_link_requests(self, now: int, peer: str) -> None:
         raise NotImplementedError

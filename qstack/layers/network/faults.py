@@ -61,6 +61,20 @@ class Faults(NetworkCore):
         else:
             subject = ("link", *sorted((self.node, status.remote)))
         self._learn(now, subject, status.up, now, self.node, None)
+        if not status.up:
+            self._void_link_requests(now, status.remote)
+
+    def _link_down(self, peer: str) -> bool:
+        """Whether this node was told the link to ``peer`` cannot serve."""
+        return peer in self._down_nodes or frozenset((self.node, peer)) in self._down_links
+
+    def _void_link_requests(self, now: int, peer: str) -> None:
+        """The link to ``peer`` went down: its link layer ended the requests
+        it knew of and will never hear of the others, so no circuit waits
+        for any of them."""
+        for circuit in list(self._circuits.values()):
+            for key in [key for key in circuit.link_keys if key[0] == peer]:
+                self._link_request_ended(now, circuit, key)
 
     def _on_link_state(self, _: Faults, now: int, news: LinkState) -> None:
         if news.node is not None:
@@ -209,20 +223,27 @@ class Faults(NetworkCore):
             old.dst, RequestEnded(request_id=old.request_id, reason=reason, detail=detail)
         )
 
-    def _take_over(self, now: int, circuit: Circuit) -> None:
+    def _take_over(self, now: int, circuit: Circuit) -> bool:
         """At the destination of a new circuit for a rerouted request: count on
-        from where the broken one stopped, and end what is left of it."""
+        from where the broken one stopped, and end what is left of it. False:
+        the circuit is older than one the request has here (a late install)."""
+        others = [
+            other
+            for other in self._circuits.values()
+            if other is not circuit and other.request_id == circuit.request_id and not other.ended
+        ]
+        if any(other.reroutes > circuit.reroutes for other in others):
+            return False
         waiting = self._awaiting.pop(circuit.request_id, None)
         if waiting is not None:
             waiting.timer.cancel()
             circuit.delivered = waiting.delivered
             circuit.kept = waiting.kept
-            circuit.reroutes = waiting.reroutes + 1
-        for other in list(self._circuits.values()):
-            if other is not circuit and other.request_id == circuit.request_id and not other.ended:
-                circuit.delivered = other.delivered
-                circuit.kept = other.kept
-                self._step(now, other, PathBroken(f"replaced by circuit {circuit.id}"))
+        for other in others:
+            circuit.delivered = other.delivered
+            circuit.kept = other.kept
+            self._step(now, other, PathBroken(f"replaced by circuit {circuit.id}"))
+        return True
 
     def _path_ready(self, circuit: Circuit, now: int, ready: PathReady) -> None:
         """At the source of a new circuit: pairs it delivered on the broken

@@ -128,6 +128,7 @@ class PathInstall(PeerMessage):
     request: NetCreate
     deadline_ps: int | None
     upstream_create_id: int = Field(ge=0)
+    generation: int = Field(ge=0)
 
 
 class PathReady(PeerMessage):

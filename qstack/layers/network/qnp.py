@@ -105,6 +105,8 @@ class NetworkLayer(Setup, Faults, Segments, Purification, Swapping, Delivery):
         circuit = self._circuits.get(message.circuit)  # type: ignore[attr-defined]
         if circuit is not None:
             self.circuit_table.dispatch(self, circuit, now, message)
+        elif isinstance(message, Teardown) and not message.completed:
+            self._torn_down.add(message.circuit)
 
     def link_ok(self, now: int, ok: LinkOk) -> None:
         """A link pair for one of our circuits (or a late one: freed at once)."""

@@ -19,6 +19,7 @@ from qstack.layers.network.circuit import (
     DeadlinePassed,
     LocalFailure,
     NodeDown,
+    PathBroken,
     link_key,
 )
 from qstack.layers.network.core import NetworkCore
@@ -124,6 +125,8 @@ class Setup(NetworkCore):
         )
 
     def _on_install(self, _: Setup, now: int, message: PathInstall) -> None:
+        if message.circuit in self._torn_down:
+            return  # its TEARDOWN overtook it: nothing to install
         position = message.path.index(self.node)
         circuit = self._open(
             now,
@@ -135,13 +138,29 @@ class Setup(NetworkCore):
             message.deadline_ps,
             message.request_id,
         )
-        if circuit.down_peer is None and message.request.reroute:
-            self._take_over(now, circuit)
+        circuit.reroutes = message.generation
         assert circuit.up_peer is not None
         key = (circuit.up_peer, circuit.up_peer, message.upstream_create_id)
         circuit.link_counts[key] = 0
         circuit.link_keys.add(key)
         self._by_link_request[key] = circuit
+        down = [
+            peer
+            for peer in (circuit.up_peer, circuit.down_peer)
+            if peer is not None and self._link_down(peer)
+        ]
+        for dead in down:
+            self._void_link_requests(now, dead)
+        if (
+            circuit.down_peer is None
+            and message.request.reroute
+            and not self._take_over(now, circuit)
+        ):
+            self._step(now, circuit, PathBroken(f"a newer circuit serves {circuit.request_id}"))
+            return
+        if down:
+            self._step(now, circuit, PathBroken(f"the link {self.node}-{down[0]} is down"))
+            return
         needed = circuit.target_level + 1
         for peer in (circuit.up_peer, circuit.down_peer):
             if peer is not None and self._links[peer].capacity < needed:
@@ -235,6 +254,7 @@ class Setup(NetworkCore):
                 src=circuit.src,
                 path=circuit.path,
                 request=request,
+                generation=circuit.reroutes,
                 deadline_ps=circuit.deadline_ps,
                 upstream_create_id=create_id,
             ),
