@@ -91,6 +91,7 @@ class Circuit:
         request: NetCreate,
         deadline_ps: int | None,
         offsets_ps: list[int],
+        lossy_swaps: bool = False,
     ) -> None:
         self.id = circuit_id
         self.src = src
@@ -107,10 +108,11 @@ class Circuit:
         self.target_level = request.purification_rounds if request.purification != "none" else 0
         self.down_create_id: int | None = None
         self.link_keys: set[LinkKey] = set()
-        # Without cutoff or purification every link pair ends up in an
-        # end-to-end pair, so each hop needs exactly ``number`` of them;
-        # otherwise the link requests run until the circuit cancels them.
-        exact = request.cutoff_ps is None and self.target_level == 0
+        # Without cutoff, purification or swaps that can fail (``lossy_swaps``)
+        # every link pair ends up in an end-to-end pair, so each hop needs
+        # exactly ``number`` of them; otherwise the link requests run until
+        # the circuit cancels them.
+        exact = request.cutoff_ps is None and self.target_level == 0 and not lossy_swaps
         self.link_pairs: int | None = request.number if exact else None
         # The source decides which end-to-end pairs count (PAIR_COMMIT) when
         # pairs can be lost on the way or a deadline can cut the request
@@ -189,6 +191,14 @@ class CutoffExpired:
     """A segment this node holds is older than the circuit's cutoff."""
 
     segment: Segment
+
+
+@dataclass(frozen=True, slots=True)
+class SwapFailed:
+    """This repeater's Bell-state measurement of two segments failed: both are lost."""
+
+    left: Segment
+    right: Segment
 
 
 @dataclass(frozen=True, slots=True)

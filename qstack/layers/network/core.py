@@ -9,7 +9,7 @@ own module, so a subclass can replace any step by overriding one method.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import cast
 
 from qstack.hardware.memory import Memory
@@ -157,6 +157,10 @@ class NetworkCore:
         raise NotImplementedError
 
     def _try_swap(self, now: int, circuit: Circuit) -> None:
+        raise NotImplementedError
+
+    def _swaps_can_fail(self, path: Sequence[str]) -> bool:
+        """Whether end-to-end pairs can be lost on ``path`` by failed swaps."""
         raise NotImplementedError
 
     def _check_complete(self, now: int, circuit: Circuit, segment: Segment) -> None:

@@ -41,6 +41,7 @@ from qstack.layers.network.circuit import (
     LocalFailure,
     NodeDown,
     PurifyDone,
+    SwapFailed,
     link_key,
 )
 from qstack.layers.network.delivery import Delivery
@@ -184,6 +185,7 @@ CIRCUIT_LIFECYCLE = StateTable(
             for s in LIVE
         ),
         *(Transition(s, LinkExpire, s, _N._segment_expired) for s in LIVE),
+        *(Transition(s, SwapFailed, s, _N._swap_failed, note="SEGMENT_DISCARDED x2") for s in LIVE),
         *(
             Transition(s, LinkError, "failing", _N._link_failed, _not_cancelled, "TEARDOWN")
             for s in LIVE

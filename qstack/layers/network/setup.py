@@ -173,7 +173,16 @@ class Setup(NetworkCore):
         offsets = [0]
         for a, b in itertools.pairwise(path):
             offsets.append(offsets[-1] + self._link_delay_ps(a, b))
-        circuit = Circuit(circuit_id, src, path, position, request, deadline_ps, offsets)
+        circuit = Circuit(
+            circuit_id,
+            src,
+            path,
+            position,
+            request,
+            deadline_ps,
+            offsets,
+            lossy_swaps=self._swaps_can_fail(path),
+        )
         self._circuits[circuit_id] = circuit
         if deadline_ps is not None:
             # The destination waits until every commit the source sent
