@@ -116,13 +116,15 @@ class NetworkCore:
         self._memory.release(now, segment.qubit, self.holder)
 
     def _arm_cutoff(self, now: int, circuit: Circuit, segment: Segment) -> None:
+        """Discard the segment once it is older than the cutoff: a segment of
+        age exactly ``cutoff_ps`` is still used; one picosecond later it goes."""
         cutoff = circuit.request.cutoff_ps
         if cutoff is None:
             return
         if segment.timer is not None:
             segment.timer.cancel()
         segment.timer = self._set_timer(
-            max(segment.birth_ps + cutoff - now, 0), self._cutoff_due, (circuit, segment)
+            max(segment.birth_ps + cutoff + 1 - now, 0), self._cutoff_due, (circuit, segment)
         )
 
     def _cutoff_due(self, now: int, argument: object) -> None:
