@@ -118,9 +118,11 @@ def build_station(
     geometry = StationGeometry(spec.length_km, spec.station_position_km)
     holds_ps: tuple[int, int] | None = None
     if spec.model == "abstract":
+        # The abstract model's fidelity is that of the delivered state: the
+        # attempt's duration is a pure delay, with no memory noise before delivery.
         assert spec.attempt_duration_s is not None
         cycle_ps = seconds_to_ps(spec.attempt_duration_s)
-        window_ps = cycle_ps
+        window_ps = 0
     else:
         timing = geometry.timing(seconds_to_ps(spec.attempt_prep_s), spec.fiber_speed_km_per_s)
         holds_ps = (
@@ -129,6 +131,9 @@ def build_station(
         )
         window_ps = max(holds_ps)
         cycle_ps = timing.cycle_ps
+    # Per-side hold times only for a station off the middle, so that station
+    # classes written before them still build every centred link.
+    unequal = {} if holds_ps is None or holds_ps[0] == holds_ps[1] else {"holds_ps": holds_ps}
     station = HeraldingStation(
         run.sim,
         name,
@@ -140,7 +145,7 @@ def build_station(
         run.streams.stream(f"station/{name}"),
         spec.intercept_resend,
         run.tracer,
-        holds_ps=holds_ps,
+        **unequal,
     )
     settings: SettingChooser
     if spec.model == "abstract":

@@ -12,11 +12,12 @@ true fidelity, who holds the other half) is read through the store's
 conformance kit only.
 
 Memory decoherence is applied lazily: a pair remembers, per side, the time
-up to which that side's memory noise has been applied, and brings itself up
-to date only when someone touches it. Each pair also carries its reference
-Bell index (the Bell state a noiseless run would hold: heralded index,
-then every swap outcome and Pauli applied) and the birth of the oldest link
-pair it was made from.
+up to which that side's memory noise has been applied (from that side's
+emission for a fresh pair), and brings itself up to date only when someone
+touches it. Each pair also carries its reference Bell index (the Bell state
+a noiseless run would hold: heralded index, then every swap outcome and
+Pauli applied) and the birth (herald) of the oldest link pair it was made
+from.
 """
 
 from __future__ import annotations
@@ -431,10 +432,9 @@ class QuantumStore:
         emitted_ps: tuple[int, int] | None = None,
     ) -> None:
         """A heralded pair (``pair_id``: its link's number for it): ``state``
-        is shared by the two qubits from ``born_ps`` (emission; memory noise
-        runs from then). ``emitted_ps``, when the two ends emitted at
-        different times (a station off the middle), gives each side's own
-        emission, from which its memory noise runs."""
+        is shared by the two qubits, made at ``born_ps`` (its herald: a pair's
+        age, which cutoffs limit, counts from here). Each side's memory noise
+        runs from its own emission, ``emitted_ps`` (default: ``born_ps``)."""
         (register_a, qubit_a), (register_b, qubit_b) = ends
         record = PairRecord(
             pair_id,
@@ -446,7 +446,7 @@ class QuantumStore:
             born_ps,
         )
         if emitted_ps is not None:
-            record.updated_ps = list(emitted_ps)
+            record.updated_ps = [emitted_ps[0], emitted_ps[1]]
         register_a._slots[qubit_a] = record
         register_b._slots[qubit_b] = record
         placement = self.placement

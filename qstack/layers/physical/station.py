@@ -281,8 +281,8 @@ class HeraldingStation:
             ((memory_a.qubits, armed_a.qubit), (memory_b.qubits, armed_b.qubit)),
             state,
             index,
-            now - max(hold_a, hold_b),
-            None if hold_a == hold_b else (now - hold_a, now - hold_b),
+            now,
+            (now - hold_a, now - hold_b),
         )
         herald = Herald(pair_id, index, self._oracle.fidelity(memory_a.node, armed_a.qubit, now))
         self._armed[0] = self._armed[1] = None
