@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from qstack.physics.formulas import fiber_transmittance, plob_bound
+from qstack.physics.formulas import fiber_transmittance, plob_bound, tgw_bound
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -51,11 +51,11 @@ def test_custom_link_passes_every_must_clause() -> None:
 
 
 # One row of qkd_distance.py's table: L km, segments, status, pairs, uses,
-# sifted, QBER, secret (or "abort"), bits/use, PLOB(L), chain bound, ...
+# sifted, QBER, secret (or "abort"), bits/use, PLOB(L), TGW(L), chain bound, ...
 _ROW = re.compile(
     r"^\s*(?P<km>\d+)\s+(?P<segments>\d+)\s+(?P<status>\w+)\s+(?P<pairs>\d+)\s+(?P<uses>\d+)\s+"
     r"(?P<sifted>\d+)\s+(?P<qber>\S+)\s+(?P<secret>\d+|abort)\s+"
-    r"(?P<per_use>\S+)\s+(?P<plob>\S+)\s+(?P<chain>\S+)\s"
+    r"(?P<per_use>\S+)\s+(?P<plob>\S+)\s+(?P<tgw>\S+)\s+(?P<chain>\S+)\s"
 )
 
 
@@ -81,8 +81,11 @@ def test_qkd_distance_quick_stays_below_the_plob_bound(tmp_path: Path) -> None:
     assert any(row["secret"] not in ("0", "abort") for row in singles), result.stdout
     for row in singles:
         # A single link is a repeaterless channel of the whole distance.
-        bound = plob_bound(fiber_transmittance(float(row["km"]), 0.2))
+        eta = fiber_transmittance(float(row["km"]), 0.2)
+        bound = plob_bound(eta)
         assert math.isclose(float(row["plob"]), bound, rel_tol=1e-3)
+        assert math.isclose(float(row["tgw"]), tgw_bound(eta), rel_tol=1e-3)
+        assert float(row["tgw"]) > float(row["plob"])
         secret = 0 if row["secret"] == "abort" else int(row["secret"])
         assert secret / int(row["uses"]) < bound, row
     if "plot saved" in result.stdout:
