@@ -23,7 +23,6 @@ from qstack.layers.link.service import (
 )
 from qstack.layers.network.messages import NetDone, NetError, NetOk
 from qstack.layers.network.service import NetworkUser
-from qstack.layers.physical.noise import detector_noise_per_window
 from qstack.layers.physical.settings import BrightStateSetting, FixedSetting
 from qstack.layers.physical.station import HeraldingStation
 from qstack.messages import PeerMessage, Primitive
@@ -158,7 +157,7 @@ def build_station(
         )
         # Equal arms keep the one-efficiency arithmetic of the models, bit for bit.
         eta_b = None if eta_other == eta else eta_other
-        dark = detector_noise_per_window(spec, geometry)
+        dark = spec.noise_per_window
         if spec.model == "double-click":
             settings = FixedSetting(station, DoubleClickHerald(eta, dark, eta_b), "double-click")
         elif spec.bright_state_alpha is not None:
