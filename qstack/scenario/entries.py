@@ -56,6 +56,7 @@ from qstack.scenario.fields import (
     raise_problems,
     value_error,
 )
+from qstack.scenario.presets import with_link_preset, with_node_preset
 
 LinkModel = Literal["abstract", "single-click", "double-click"]
 #: Heralded-entanglement models a link may use.
@@ -88,6 +89,8 @@ class NodeSpec(BaseModel):
 
     name: Name
     qubits: Qubits
+    preset: Name | None = None
+    """A hardware preset (``qstack.physics.presets``) whose node keys fill in the ones not given."""
     memory_t_s: TimeConstant | None = None
     t1_s: TimeConstant | None = None
     t2_s: TimeConstant | None = None
@@ -101,11 +104,13 @@ class NodeSpec(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _one_memory_model(cls, data: Any) -> Any:
-        """Reject memory_t_s together with T1/T2: two noise models for one memory.
+        """Fill in the preset's keys, then reject memory_t_s together with
+        T1/T2: two noise models for one memory.
 
         Done on the raw input so that ``memory_t_s = "inf"`` plus ``t1_s`` is
         caught too (after normalisation it would look like an omitted field).
         """
+        data = with_node_preset(cls.__name__, data)
         if isinstance(data, Mapping):
             given = data.get("memory_t_s")
             other = [k for k in ("t1_s", "t2_s") if data.get(k) is not None]
@@ -181,6 +186,8 @@ class LinkSpec(BaseModel):
     b: NodeRef
     length_km: LengthKm
     model: LinkModel
+    # a hardware preset (qstack.physics.presets) whose link keys fill in the ones not given
+    preset: Name | None = None
     # an intercept-resend eavesdropper measuring this fraction of the link's
     # pairs in a random basis (Z or X) at the station; any model
     intercept_resend: Fraction = 0.0
@@ -207,6 +214,12 @@ class LinkSpec(BaseModel):
     success_probability: Prob | None = None
     attempt_duration_s: Duration | None = None
     fidelity: WernerFidelity | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_in_preset(cls, data: Any) -> Any:
+        """The preset's link keys, under the ones the entry gives itself."""
+        return with_link_preset(cls.__name__, data)
 
     @property
     def station_position_km(self) -> float:
