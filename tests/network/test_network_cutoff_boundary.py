@@ -56,7 +56,8 @@ import numpy.typing as npt
 import pytest
 from _network_helpers import (
     ALPHA,
-    abstract_link,
+    disjoint_chains,
+    first_pairs_at_source,
     link_oks,
     net_oks,
     run_traced,
@@ -134,27 +135,9 @@ def chain_moments(p: float, c: int, drift: bool) -> tuple[float, float]:
     return float(mean[start]), float(second[start] - mean[start] ** 2)
 
 
-def _disjoint_chains(count: int, seed: int) -> dict[str, Any]:
-    nodes: list[dict[str, Any]] = []
-    links: list[dict[str, Any]] = []
-    requests: list[dict[str, Any]] = []
-    for k in range(count):
-        a, m, b = f"a{k}", f"m{k}", f"b{k}"
-        nodes += [{"name": a, "qubits": 1}, {"name": m, "qubits": 2}, {"name": b, "qubits": 1}]
-        links += [
-            abstract_link(a, m, 0.95, p=P, duration_s=DURATION_S),
-            abstract_link(m, b, 0.95, p=P, duration_s=DURATION_S),
-        ]
-        requests.append(
-            {"app": "pairs", "src": a, "dst": b, "pairs": 1, "cutoff_s": C * DURATION_S}
-        )
-    return {
-        "seed": seed,
-        "run": {"until_s": 1.0e4},
-        "nodes": nodes,
-        "links": links,
-        "requests": requests,
-    }
+def _chains(count: int, seed: int) -> dict[str, Any]:
+    cutoff = {"cutoff_s": C * DURATION_S}
+    return disjoint_chains(count, seed, p=P, duration_s=DURATION_S, request=cutoff)
 
 
 def _chi2_pvalue(counts: npt.NDArray[np.int64], pmf: npt.NDArray[np.float64]) -> float:
@@ -186,15 +169,9 @@ def test_waiting_time_with_cutoff_matches_the_chain() -> None:
     cycle_ps = seconds_to_ps(DURATION_S)
     slots: list[int] = []
     for seed in range(RUNS):
-        traced = run_traced(parse_scenario(_disjoint_chains(CHAINS_PER_RUN, 5000 + seed)))
-        assert all(r.status == "done" for r in traced.network.requests)
-        first: dict[str, int] = {}
-        for time_ps, node, ok in net_oks(traced.records):
-            if node == ok.src:
-                first.setdefault(ok.request_id, time_ps)
-        assert len(first) == CHAINS_PER_RUN
+        traced = run_traced(parse_scenario(_chains(CHAINS_PER_RUN, 5000 + seed)))
         # deliveries sit on the slot grid up to the few picoseconds of drift
-        slots += [round((t - START_PS) / cycle_ps) for t in first.values()]
+        slots += [round((t - START_PS) / cycle_ps) for t in first_pairs_at_source(traced)]
     counts = np.array(slots)
     assert _chi2_pvalue(counts, chain_pmf(P, C, True, 400)) > ALPHA
     mean, var = chain_moments(P, C, True)
@@ -208,7 +185,7 @@ def test_waiting_time_with_cutoff_matches_the_chain() -> None:
 def test_no_pair_older_than_the_cutoff_and_some_exactly_that_old() -> None:
     """Ages from the trace: a NET_OK's pair id names its two link pairs
     (``<a>-<m>#<id>~<m>-<b>#<id>``), born at their link OKs."""
-    traced = run_traced(parse_scenario(_disjoint_chains(100, 77)))
+    traced = run_traced(parse_scenario(_chains(100, 77)))
     cutoff_ps = seconds_to_ps(C * DURATION_S)
     births: dict[str, int] = {}
     for time, node, ok in link_oks(traced.records):
