@@ -183,7 +183,10 @@ class Network:
     def _topology(self) -> Topology:
         """What routing may know: each link's delays, success probability at
         its default setting and the best fidelity it can deliver."""
-        nodes = [NodeInfo(spec.name, spec.qubits, spec.memory_t_s) for spec in self.scenario.nodes]
+        nodes = [
+            NodeInfo(spec.name, spec.qubits, spec.memory_t_s, spec.swap_success_probability)
+            for spec in self.scenario.nodes
+        ]
         links = []
         for link in self.links:
             setting = link.settings.setting_for(0.0)

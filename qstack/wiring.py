@@ -33,11 +33,13 @@ from qstack.layers.network.service import NetworkUser
 from qstack.layers.physical.settings import BrightStateSetting, FixedSetting
 from qstack.layers.physical.station import HeraldingStation
 from qstack.messages import PeerMessage, Primitive
+from qstack.physics.errors import IDEAL_OPERATIONS, OperationErrors
 from qstack.physics.hardware import (
     DepolarizingMemory,
     Fiber,
     MemoryNoise,
     PerfectMemory,
+    StationGeometry,
     T1T2Memory,
 )
 from qstack.physics.heralding import AbstractHerald, DoubleClickHerald, SingleClickHerald
@@ -60,9 +62,25 @@ def memory_noise(spec: NodeSpec) -> MemoryNoise:
     return PerfectMemory()
 
 
+def operation_errors(spec: NodeSpec) -> OperationErrors:
+    """The node's gate and measurement errors, as its register applies them."""
+    if spec.gate_error == 0.0 and spec.measurement_error == 0.0:
+        return IDEAL_OPERATIONS
+    return OperationErrors(spec.gate_error, spec.measurement_error)
+
+
 def build_memory(store: QuantumStore, spec: NodeSpec) -> Memory:
-    """A node's qubits in the run's store, and their allocator."""
-    return Memory(store.register(spec.name, spec.qubits, memory_noise(spec)))
+    """A node's qubits in the run's store (with the node's operation errors
+    and swap success probability), and their allocator."""
+    return Memory(
+        store.register(
+            spec.name,
+            spec.qubits,
+            memory_noise(spec),
+            operation_errors(spec),
+            spec.swap_success_probability,
+        )
+    )
 
 
 def link_name(a: str, b: str) -> str:
@@ -105,13 +123,25 @@ def build_station(
     name = link_name(spec.a, spec.b)
     fiber = Fiber(spec.length_km, spec.attenuation_db_per_km, spec.fiber_speed_km_per_s)
     delay_ps = fiber.delay_ps
+    geometry = StationGeometry(spec.length_km, spec.station_position_km)
+    holds_ps: tuple[int, int] | None = None
     if spec.model == "abstract":
+        # The abstract model's fidelity is that of the delivered state: the
+        # attempt's duration is a pure delay, with no memory noise before delivery.
         assert spec.attempt_duration_s is not None
         cycle_ps = seconds_to_ps(spec.attempt_duration_s)
-        window_ps = cycle_ps
+        window_ps = 0
     else:
-        window_ps = delay_ps
-        cycle_ps = seconds_to_ps(spec.attempt_prep_s) + window_ps
+        timing = geometry.timing(seconds_to_ps(spec.attempt_prep_s), spec.fiber_speed_km_per_s)
+        holds_ps = (
+            timing.window_a_ps + timing.emission_offset_a_ps,
+            timing.window_b_ps + timing.emission_offset_b_ps,
+        )
+        window_ps = max(holds_ps)
+        cycle_ps = timing.cycle_ps
+    # Per-side hold times only for a station off the middle, so that station
+    # classes written before them still build every centred link.
+    unequal = {} if holds_ps is None or holds_ps[0] == holds_ps[1] else {"holds_ps": holds_ps}
     station = HeraldingStation(
         run.sim,
         name,
@@ -123,6 +153,7 @@ def build_station(
         run.streams.stream(f"station/{name}"),
         spec.intercept_resend,
         run.tracer,
+        **unequal,
     )
     settings: SettingChooser
     if spec.model == "abstract":
@@ -130,17 +161,20 @@ def build_station(
         model = AbstractHerald(spec.success_probability, spec.fidelity)
         settings = FixedSetting(station, model, "abstract")
     else:
-        half = Fiber(spec.length_km / 2, spec.attenuation_db_per_km)
-        eta = spec.emission_efficiency * half.transmittance * spec.detector_efficiency
-        dark = spec.dark_count_per_window
+        eta, eta_other = geometry.arm_efficiencies(
+            spec.attenuation_db_per_km, spec.emission_efficiency, spec.detector_efficiency
+        )
+        # Equal arms keep the one-efficiency arithmetic of the models, bit for bit.
+        eta_b = None if eta_other == eta else eta_other
+        dark = spec.noise_per_window
         if spec.model == "double-click":
-            settings = FixedSetting(station, DoubleClickHerald(eta, dark), "double-click")
+            settings = FixedSetting(station, DoubleClickHerald(eta, dark, eta_b), "double-click")
         elif spec.bright_state_alpha is not None:
             alpha = spec.bright_state_alpha
-            model_sc = SingleClickHerald(alpha, eta, dark)
+            model_sc = SingleClickHerald(alpha, eta, dark, eta_b)
             settings = FixedSetting(station, model_sc, f"single-click alpha={alpha:.6g}")
         else:
-            settings = BrightStateSetting(station, eta, dark)
+            settings = BrightStateSetting(station, eta, dark, eta_b)
     return station, settings, delay_ps
 
 

@@ -11,8 +11,10 @@ they get their own lines, and the note printed says so.
 
 ``--plob`` adds the repeaterless PLOB bound ``-log2(1 - eta)``, ``eta =
 10^(-a L / 10)`` (Pirandola et al., Nat. Commun. 8, 15043, 2017) against the
-x axis read as a fiber length ``L`` in km: meaningful when y is a key rate
-per channel use.
+x axis read as a fiber length ``L`` in km, and beside it the earlier TGW
+bound ``log2((1 + eta) / (1 - eta))`` (Takeoka, Guha and Wilde, Nat. Commun.
+5, 5235, 2014; at most one bit above PLOB, twice it at long distance):
+meaningful when y is a key rate per channel use.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from qstack.physics.formulas import fiber_transmittance, plob_bound
+from qstack.physics.formulas import fiber_transmittance, plob_bound, tgw_bound
 
 #: Figure formats ``-o`` may end in.
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
@@ -61,7 +63,7 @@ def plot_parser() -> argparse.ArgumentParser:
         type=float,
         const=DEFAULT_ATTENUATION_DB_PER_KM,
         metavar="DB_PER_KM",
-        help="draw the PLOB bound (x: length in km; y: key per channel use); "
+        help="draw the PLOB and TGW bounds (x: length in km; y: key per channel use); "
         f"fiber attenuation default {DEFAULT_ATTENUATION_DB_PER_KM} dB/km",
     )
     parser.add_argument(
@@ -131,7 +133,7 @@ class PlotSpec:
     logx: bool = False
     logy: bool = False
     plob_db_per_km: float | None = None
-    """Draw the PLOB bound for this fiber attenuation (x: a length in km)."""
+    """Draw the PLOB and TGW bounds for this fiber attenuation (x: a length in km)."""
     request: str | None = None
     """Only the rows of this request (its ``name``)."""
     xlabel: str | None = None
@@ -230,12 +232,18 @@ def _plob_line(axes: Any, xs: Any, x: str, attenuation_db_per_km: float) -> None
     low, high = float(min(xs)), float(max(xs))
     lengths = [low + (high - low) * k / (PLOB_SAMPLES - 1) for k in range(PLOB_SAMPLES)]
     lengths = [length for length in lengths if length > 0]
-    bound = [plob_bound(fiber_transmittance(length, attenuation_db_per_km)) for length in lengths]
+    etas = [fiber_transmittance(length, attenuation_db_per_km) for length in lengths]
     axes.plot(
         lengths,
-        bound,
+        [plob_bound(eta) for eta in etas],
         "k--",
         label=f"PLOB bound -log2(1-eta), {attenuation_db_per_km:g} dB/km",
+    )
+    axes.plot(
+        lengths,
+        [tgw_bound(eta) for eta in etas],
+        "k:",
+        label=f"TGW bound log2((1+eta)/(1-eta)), {attenuation_db_per_km:g} dB/km",
     )
 
 

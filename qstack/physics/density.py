@@ -299,14 +299,27 @@ def swap_outcomes_with_errors(
     outer: Matrix = np.kron(partial_trace(rho_a, [0], 2), partial_trace(rho_b, [1], 2)).astype(
         np.complex128
     )
+    return report_bell_outcomes([_bell_project(rho4, (1, 2), m) for m in range(4)], outer, errors)
+
+
+def report_bell_outcomes(
+    true_states: Sequence[Matrix], outer: Matrix, errors: OperationErrors
+) -> list[Matrix]:
+    """What a noisy Bell-state measurement files under each reported outcome 0..3.
+
+    ``true_states[m]`` is the other qubits' unnormalised state after an ideal
+    measurement with outcome m, ``outer`` their state when the measured
+    qubits are maximally mixed first (gate error, probability p_g: every
+    outcome then has probability 1/4). Outcome r is reported for true m with
+    probability ``bsm_flip_weights[m ^ r]``. Used by swapping and by
+    teleportation alike.
+    """
     keep = errors.gate_keep
-    true_states = [
-        keep * _bell_project(rho4, (1, 2), m) + 0.25 * (1.0 - keep) * outer for m in range(4)
-    ]
+    mixed = [keep * state + 0.25 * (1.0 - keep) * outer for state in true_states]
     reported: list[Matrix] = []
     for r in range(4):
-        total: Matrix = np.zeros((4, 4), dtype=np.complex128)
-        for m, state in enumerate(true_states):
+        total: Matrix = np.zeros(outer.shape, dtype=np.complex128)
+        for m, state in enumerate(mixed):
             weight = errors.bsm_flip_weights[m ^ r]
             if weight:
                 total += weight * state

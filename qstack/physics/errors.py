@@ -15,6 +15,7 @@ why every Bell-diagonal operation stays Bell-diagonal with them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from qstack.physics._validate import check_probability
@@ -70,3 +71,25 @@ def flip_pauli(basis: str) -> int:
     if basis == "X":
         return 2
     raise ValueError(f"basis must be one of 'X', 'Y', 'Z', got {basis!r}")
+
+
+def bilateral_errors(a: OperationErrors, b: OperationErrors) -> OperationErrors:
+    """One ``OperationErrors`` standing for two ends' errors in a bilateral round.
+
+    A purification round (``bell._bilateral_cnot_with_errors``) depends on the
+    errors only through the chance g that neither end's CNOT depolarised,
+    g = (1 - p_g,a)(1 - p_g,b), and the chance e that the two reported
+    outcomes' parity is wrong, 1 - 2 e = (1 - 2 p_m,a)(1 - 2 p_m,b). Equal
+    ends give the same numbers with p_g and p_m of either; otherwise the
+    equivalent p_g = 1 - sqrt(g) and p_m = (1 - sqrt(1 - 2 e)) / 2 (p_m <= 1/2).
+    """
+    if a == b:
+        return a
+    parity = (1.0 - 2.0 * a.measurement_error) * (1.0 - 2.0 * b.measurement_error)
+    if parity < 0.0:
+        raise ValueError(
+            "bilateral_errors needs measurement_error <= 0.5 at both ends, got "
+            f"{a.measurement_error!r} and {b.measurement_error!r}"
+        )
+    keep = a.gate_keep * b.gate_keep
+    return OperationErrors(1.0 - math.sqrt(keep), 0.5 * (1.0 - math.sqrt(parity)))

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qstack.physics import density
+from qstack.physics.errors import OperationErrors
 
 Matrix = npt.NDArray[np.complex128]
 Vector = npt.NDArray[np.complex128]
@@ -25,6 +26,21 @@ def bell_projections(rho_cab: Matrix) -> list[tuple[float, Matrix]]:
         probability = float(np.real(np.trace(rho_b)))
         results.append((probability, rho_b / probability if probability > 0 else rho_b))
     return results
+
+
+def noisy_bell_projections(
+    outcomes: list[tuple[float, Matrix]], reduced_b: Matrix, errors: OperationErrors
+) -> list[tuple[float, Matrix]]:
+    """``bell_projections`` as a Bell-state measurement with gate and
+    measurement errors reports them: (probability of reporting k, B's state
+    filed under k). ``reduced_b`` is B's state when the measured qubits are
+    depolarised (``density.report_bell_outcomes``)."""
+    true = [probability * rho for probability, rho in outcomes]
+    noisy = []
+    for rho in density.report_bell_outcomes(true, reduced_b, errors):
+        probability = float(np.real(np.trace(rho)))
+        noisy.append((probability, rho / probability if probability > 0 else rho))
+    return noisy
 
 
 def _correction_table() -> tuple[int, ...]:

@@ -18,6 +18,17 @@ from pydantic_core import InitErrorDetails
 
 from qstack.physics.hardware import Fiber
 from qstack.physics.heralding import DoubleClickHerald, SingleClickHerald
+from qstack.scenario.coexistence import (
+    CLASSICAL_FIELDS,
+    Bandwidth,
+    ClassicalDirection,
+    LaunchPower,
+    RamanCoefficient,
+    Wavelength,
+    classical_problems,
+    noise_per_window,
+    raman_photons_per_window,
+)
 from qstack.scenario.fields import (
     CONFIG,
     ERR_MISSING,
@@ -45,6 +56,7 @@ from qstack.scenario.fields import (
     raise_problems,
     value_error,
 )
+from qstack.scenario.presets import with_link_preset, with_node_preset
 
 LinkModel = Literal["abstract", "single-click", "double-click"]
 #: Heralded-entanglement models a link may use.
@@ -77,6 +89,8 @@ class NodeSpec(BaseModel):
 
     name: Name
     qubits: Qubits
+    preset: Name | None = None
+    """A hardware preset (``qstack.physics.presets``) whose node keys fill in the ones not given."""
     memory_t_s: TimeConstant | None = None
     t1_s: TimeConstant | None = None
     t2_s: TimeConstant | None = None
@@ -90,11 +104,13 @@ class NodeSpec(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _one_memory_model(cls, data: Any) -> Any:
-        """Reject memory_t_s together with T1/T2: two noise models for one memory.
+        """Fill in the preset's keys, then reject memory_t_s together with
+        T1/T2: two noise models for one memory.
 
         Done on the raw input so that ``memory_t_s = "inf"`` plus ``t1_s`` is
         caught too (after normalisation it would look like an omitted field).
         """
+        data = with_node_preset(cls.__name__, data)
         if isinstance(data, Mapping):
             given = data.get("memory_t_s")
             other = [k for k in ("t1_s", "t2_s") if data.get(k) is not None]
@@ -148,6 +164,7 @@ PHYSICAL_FIELDS: tuple[str, ...] = (
     "fiber_speed_km_per_s",
     "attempt_prep_s",
     "station_km",
+    *CLASSICAL_FIELDS,
 )
 #: Fields that only (and always) the abstract model uses.
 ABSTRACT_FIELDS: tuple[str, ...] = ("success_probability", "attempt_duration_s", "fidelity")
@@ -169,6 +186,8 @@ class LinkSpec(BaseModel):
     b: NodeRef
     length_km: LengthKm
     model: LinkModel
+    # a hardware preset (qstack.physics.presets) whose link keys fill in the ones not given
+    preset: Name | None = None
     # an intercept-resend eavesdropper measuring this fraction of the link's
     # pairs in a random basis (Z or X) at the station; any model
     intercept_resend: Fraction = 0.0
@@ -183,10 +202,24 @@ class LinkSpec(BaseModel):
     fiber_speed_km_per_s: FiberSpeed = 2.0e5
     attempt_prep_s: Instant = 1e-6
     station_km: LengthKm | None = None
+    # classical light sharing the fibre (physical models; qstack.scenario.coexistence)
+    classical_launch_power_dbm: LaunchPower | None = None
+    classical_wavelength_nm: Wavelength = 1550.0
+    quantum_wavelength_nm: Wavelength = 1550.0
+    classical_direction: ClassicalDirection = "co-propagating"
+    classical_attenuation_db_per_km: Attenuation | None = None
+    filter_bandwidth_nm: Bandwidth | None = None
+    raman_coefficient_per_km_nm: RamanCoefficient | None = None
     # abstract model
     success_probability: Prob | None = None
     attempt_duration_s: Duration | None = None
     fidelity: WernerFidelity | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_in_preset(cls, data: Any) -> Any:
+        """The preset's link keys, under the ones the entry gives itself."""
+        return with_link_preset(cls.__name__, data)
 
     @property
     def station_position_km(self) -> float:
@@ -202,6 +235,19 @@ class LinkSpec(BaseModel):
         if self.dark_count_rate_hz is None or self.detection_window_s is None:
             return self.dark_count_probability
         return -math.expm1(-self.dark_count_rate_hz * self.detection_window_s)
+
+    @property
+    def raman_photons_per_window(self) -> float:
+        """Mean Raman photons from the classical light counted per detection window
+        at the station, both arms together (0 without classical light)."""
+        return raman_photons_per_window(self)
+
+    @property
+    def noise_per_window(self) -> float:
+        """Probability that a station detector fires without a photon from the
+        nodes in a window: dark counts and Raman light together (what the
+        heralding models take as their dark-count probability)."""
+        return noise_per_window(self)
 
     @model_validator(mode="after")
     def _fields_match_model(self) -> Self:
@@ -246,6 +292,7 @@ class LinkSpec(BaseModel):
             reason = f"must be <= length_km = {self.length_km!r} (the station is on the fiber)"
             out.append(problem(ERR_VALUE, ("station_km",), self.station_km, reason))
         out += self._dark_count_problems()
+        out += classical_problems(self, self.model_fields_set)
         delay_s = self.length_km / self.fiber_speed_km_per_s
         if self.attempt_prep_s + delay_s < MIN_DURATION_S:
             reason = (
@@ -258,9 +305,12 @@ class LinkSpec(BaseModel):
         return out
 
     def _dark_count_problems(self) -> list[InitErrorDetails]:
-        """The rate form needs both keys and excludes the probability form."""
+        """The rate form needs both keys and excludes the probability form; a
+        window alone serves the classical light's Raman noise."""
         rate, window = self.dark_count_rate_hz, self.detection_window_s
         if rate is None and window is None:
+            return []
+        if rate is None and self.classical_launch_power_dbm is not None:
             return []
         if rate is None or window is None:
             given = "dark_count_rate_hz" if window is None else "detection_window_s"
@@ -293,7 +343,7 @@ class LinkSpec(BaseModel):
         """
         half = Fiber(self.length_km / 2, self.attenuation_db_per_km)
         eta = self.emission_efficiency * half.transmittance * self.detector_efficiency
-        dark = self.dark_count_per_window
+        dark = self.noise_per_window
         try:
             if self.model == "double-click":
                 DoubleClickHerald(eta, dark)
@@ -310,16 +360,19 @@ class LinkSpec(BaseModel):
             reason = (
                 f"the {self.model} link {self.a}-{self.b} can never herald: success "
                 f"probability per attempt 0{at}; arm efficiency emission x fiber x detector "
-                f"= {eta:.3g}, dark-count probability {dark:.3g}"
+                f"= {eta:.3g}, noise (dark-count) probability {dark:.3g}"
             )
             return [problem(ERR_MISSING, (), None, reason)]
         return []
 
     @model_serializer(mode="wrap")
     def _dump_relevant(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Leave out the other model's fields (and the unused dark-count form): a dump loads."""
+        """Leave out the other model's fields (and the unused dark-count form, and
+        the classical-light keys without classical light): a dump loads."""
         data: dict[str, Any] = handler(self)
         drop = set(PHYSICAL_FIELDS if self.model == "abstract" else ABSTRACT_FIELDS)
         if self.dark_count_rate_hz is not None:
             drop.add("dark_count_probability")
+        if self.classical_launch_power_dbm is None:
+            drop.update(CLASSICAL_FIELDS)
         return {k: v for k, v in data.items() if k not in drop}

@@ -59,9 +59,9 @@ def test_perfect_heralded_pairs_teleport_perfectly(hops: int) -> None:
 
 
 def test_memory_decoherence_while_the_bits_travel() -> None:
-    # One hop of L km with an abstract link of attempt time tau, memories of
-    # time constant T: the pair has w0 = w e^(-2 tau/T) at delivery; the
-    # receiver's qubit then waits the classical delay D for the two bits,
+    # One hop of L km with an abstract link (its fidelity is the delivered
+    # pair's), memories of time constant T: the pair has w0 = w at delivery;
+    # the receiver's qubit then waits the classical delay D for the two bits,
     # depolarising: F = (1 + w0 e^(-D/T)) / 2.
     tau, memory_t, length_km, fidelity = 1e-5, 0.01, 10.0, 0.95
     link = {
@@ -79,7 +79,7 @@ def test_memory_decoherence_while_the_bits_travel() -> None:
         )
     )
     delay = length_km / 2.0e5
-    w0 = formulas.werner_parameter(fidelity) * math.exp(-2 * tau / memory_t)
+    w0 = formulas.werner_parameter(fidelity)
     expected = (1 + w0 * math.exp(-delay / memory_t)) / 2
     session = _session(network)
     assert report.requests[0].status == "done"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from qstack.physics.formulas import fiber_transmittance, plob_bound
+from qstack.physics.formulas import fiber_transmittance, plob_bound, tgw_bound
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -51,11 +52,11 @@ def test_custom_link_passes_every_must_clause() -> None:
 
 
 # One row of qkd_distance.py's table: L km, segments, status, pairs, uses,
-# sifted, QBER, secret (or "abort"), bits/use, PLOB(L), chain bound, ...
+# sifted, QBER, secret (or "abort"), bits/use, PLOB(L), TGW(L), chain bound, ...
 _ROW = re.compile(
     r"^\s*(?P<km>\d+)\s+(?P<segments>\d+)\s+(?P<status>\w+)\s+(?P<pairs>\d+)\s+(?P<uses>\d+)\s+"
     r"(?P<sifted>\d+)\s+(?P<qber>\S+)\s+(?P<secret>\d+|abort)\s+"
-    r"(?P<per_use>\S+)\s+(?P<plob>\S+)\s+(?P<chain>\S+)\s"
+    r"(?P<per_use>\S+)\s+(?P<plob>\S+)\s+(?P<tgw>\S+)\s+(?P<chain>\S+)\s"
 )
 
 
@@ -81,8 +82,11 @@ def test_qkd_distance_quick_stays_below_the_plob_bound(tmp_path: Path) -> None:
     assert any(row["secret"] not in ("0", "abort") for row in singles), result.stdout
     for row in singles:
         # A single link is a repeaterless channel of the whole distance.
-        bound = plob_bound(fiber_transmittance(float(row["km"]), 0.2))
+        eta = fiber_transmittance(float(row["km"]), 0.2)
+        bound = plob_bound(eta)
         assert math.isclose(float(row["plob"]), bound, rel_tol=1e-3)
+        assert math.isclose(float(row["tgw"]), tgw_bound(eta), rel_tol=1e-3)
+        assert float(row["tgw"]) > float(row["plob"])
         secret = 0 if row["secret"] == "abort" else int(row["secret"])
         assert secret / int(row["uses"]) < bound, row
     if "plot saved" in result.stdout:
@@ -90,3 +94,28 @@ def test_qkd_distance_quick_stays_below_the_plob_bound(tmp_path: Path) -> None:
     else:
         assert "matplotlib is not installed" in result.stdout
         assert not out.exists()
+
+
+def test_coexistence_quick_loses_fidelity_and_key_to_raman_noise(tmp_path: Path) -> None:
+    """Both band plans at -20, 0 and +20 dBm: the printed Raman photons per
+    window are the link's formula, grow 10x per 10 dB, and the teleportation
+    fidelity falls as they grow (noise heralds false pairs)."""
+    out = tmp_path / "c.png"
+    result = _run("coexistence.py", "--quick", "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows: dict[str, list[tuple[float, float, float]]] = {}
+    for line in result.stdout.splitlines():
+        fields = line.split()
+        if len(fields) == 8 and fields[0] in ("O/C", "C/C"):
+            power, photons, fidelity = float(fields[1]), float(fields[2]), float(fields[4])
+            rows.setdefault(fields[0], []).append((power, photons, fidelity))
+    assert set(rows) == {"O/C", "C/C"}, result.stdout
+    for points in rows.values():
+        assert [p for p, _, _ in points] == [-20.0, 0.0, 20.0]
+        photons = [m for _, m, _ in points]
+        for low, high in itertools.pairwise(photons):
+            assert math.isclose(high / low, 100.0, rel_tol=1e-3)  # 20 dB apart
+        fidelities = [f for _, _, f in points]
+        assert fidelities[0] > fidelities[-1]
+    # the C/C plan's (illustrative) coefficient is the larger one
+    assert rows["C/C"][0][1] > rows["O/C"][0][1]

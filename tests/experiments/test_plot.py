@@ -16,7 +16,7 @@ pytest.importorskip("scipy")
 from matplotlib.figure import Figure  # noqa: E402
 
 from qstack.experiments.plot import PlotSpec, draw, summarise  # noqa: E402
-from qstack.physics.formulas import fiber_transmittance, plob_bound  # noqa: E402
+from qstack.physics.formulas import fiber_transmittance, plob_bound, tgw_bound  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -69,7 +69,7 @@ def test_plot_from_each_format(
         assert data.startswith(b"%PDF")
 
 
-def test_plob_line_is_the_bound_over_the_x_range() -> None:
+def test_plob_and_tgw_lines_are_the_bounds_over_the_x_range() -> None:
     frame = pd.DataFrame(
         {
             "links[*].length_km": [10, 10, 50, 50],
@@ -80,13 +80,15 @@ def test_plob_line_is_the_bound_over_the_x_range() -> None:
     axes = Figure().add_subplot()
     spec = PlotSpec("links[*].length_km", "bits", logy=True, plob_db_per_km=0.2)
     assert draw(axes, frame, spec) == ""
-    data, bound = axes.get_lines()
+    data, plob, tgw = axes.get_lines()
     assert list(data.get_xdata()) == [10, 50]
     assert list(data.get_ydata()) == pytest.approx([0.15, 1.5e-3])
-    lengths, values = bound.get_xdata(), bound.get_ydata()
-    assert (lengths[0], lengths[-1]) == (10, 50)
-    for length, value in zip(lengths, values, strict=True):
-        assert value == plob_bound(fiber_transmittance(length, 0.2))
+    for line, bound in ((plob, plob_bound), (tgw, tgw_bound)):
+        lengths, values = line.get_xdata(), line.get_ydata()
+        assert (lengths[0], lengths[-1]) == (10, 50)
+        for length, value in zip(lengths, values, strict=True):
+            assert value == bound(fiber_transmittance(length, 0.2))
+    assert "TGW" in tgw.get_label() and "PLOB" in plob.get_label()
 
 
 @pytest.mark.parametrize(

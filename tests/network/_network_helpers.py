@@ -108,6 +108,56 @@ def chain_dict(
     return data
 
 
+def disjoint_chains(
+    count: int,
+    seed: int,
+    *,
+    p: float,
+    duration_s: float,
+    repeater: dict[str, Any] | None = None,
+    request: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``count`` disjoint zero-length chains a<k> - m<k> - b<k> of abstract links
+    (one qubit per link side), one 1-pair request a<k> -> b<k> each: many
+    independent samples of a two-link repeater's first pair in one run
+    (disjoint components share nothing but the clock; every station and
+    node has its own named random stream). ``repeater``: extra keys of each
+    m<k>; ``request``: extra keys of each request."""
+    nodes: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    requests: list[dict[str, Any]] = []
+    for k in range(count):
+        a, m, b = f"a{k}", f"m{k}", f"b{k}"
+        nodes += [
+            {"name": a, "qubits": 1},
+            {"name": m, "qubits": 2, **(repeater or {})},
+            {"name": b, "qubits": 1},
+        ]
+        links += [
+            abstract_link(a, m, 0.95, p=p, duration_s=duration_s),
+            abstract_link(m, b, 0.95, p=p, duration_s=duration_s),
+        ]
+        requests.append({"app": "pairs", "src": a, "dst": b, "pairs": 1, **(request or {})})
+    return {
+        "seed": seed,
+        "run": {"until_s": 1.0e4},
+        "nodes": nodes,
+        "links": links,
+        "requests": requests,
+    }
+
+
+def first_pairs_at_source(traced: Traced) -> list[int]:
+    """When each request's source was given its first pair (all requests done)."""
+    assert all(r.status == "done" for r in traced.network.requests)
+    first: dict[str, int] = {}
+    for time_ps, node, ok in net_oks(traced.records):
+        if node == ok.src:
+            first.setdefault(ok.request_id, time_ps)
+    assert len(first) == len(traced.network.requests)
+    return list(first.values())
+
+
 def chain_scenario(fidelities: Sequence[float], **options: Any) -> Scenario:
     """``chain_dict`` parsed into a scenario."""
     return parse_scenario(chain_dict(fidelities, **options))

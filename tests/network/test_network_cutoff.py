@@ -9,11 +9,11 @@ reconstructed exactly from the trace and must not exceed the cutoff.
 
 Fidelity consequence (any number of hops). In a depolarising memory of time
 T a Werner pair stored t on both sides keeps w e^(-2t/T). Every qubit of a
-delivered pair was stored at most the cutoff after its herald, plus the
-heralding window before it (for an abstract link the whole attempt, during
-which the station already decoheres the pair). So every delivered fidelity
-is at least the chain fidelity of links aged exactly window + cutoff:
-chain_fidelity([depolarized_fidelity(F_i, window + cutoff, T)]). This is a
+delivered pair was stored at most the cutoff after its herald, and an
+abstract link's fidelity is that of the pair it delivers (no noise before
+the herald). So every delivered fidelity is at least the chain fidelity of
+links aged exactly the cutoff:
+chain_fidelity([depolarized_fidelity(F_i, cutoff, T)]). This is a
 deterministic bound (tolerance 1e-9).
 
 Memory: a ``MemoryWatch`` tracer checks after every traced message that the
@@ -43,7 +43,7 @@ DURATION_S = 1e-4
 
 
 def _fidelity_floor(fidelities: list[float]) -> float:
-    aged = [formulas.depolarized_fidelity(f, DURATION_S + CUTOFF_S, T_S) for f in fidelities]
+    aged = [formulas.depolarized_fidelity(f, CUTOFF_S, T_S) for f in fidelities]
     return formulas.chain_fidelity(aged)
 
 

@@ -24,15 +24,14 @@ with expected count >= 5, the tail lumped).
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import pytest
 from _network_helpers import (
     ALPHA,
-    abstract_link,
+    disjoint_chains,
+    first_pairs_at_source,
     max_geometric_moments,
     max_geometric_pmf,
-    net_oks,
     run_traced,
     two_sided_normal_quantile,
 )
@@ -49,46 +48,14 @@ RUNS = 20
 START_PS = 1
 
 
-def _disjoint_chains(count: int, seed: int) -> dict[str, Any]:
-    """``count`` disjoint chains a<k> - m<k> - b<k>, one 1-pair request each."""
-    nodes: list[dict[str, Any]] = []
-    links: list[dict[str, Any]] = []
-    requests: list[dict[str, Any]] = []
-    for k in range(count):
-        a, m, b = f"a{k}", f"m{k}", f"b{k}"
-        nodes += [
-            {"name": a, "qubits": 1},
-            {"name": m, "qubits": 2},
-            {"name": b, "qubits": 1},
-        ]
-        links += [
-            abstract_link(a, m, 0.95, p=P, duration_s=DURATION_S),
-            abstract_link(m, b, 0.95, p=P, duration_s=DURATION_S),
-        ]
-        requests.append({"app": "pairs", "src": a, "dst": b, "pairs": 1})
-    return {
-        "seed": seed,
-        "run": {"until_s": 1.0e4},
-        "nodes": nodes,
-        "links": links,
-        "requests": requests,
-    }
-
-
 @pytest.fixture(scope="module")
 def slot_counts() -> list[int]:
     """Slots to the first pair, one per chain, N = CHAINS_PER_RUN * RUNS."""
     cycle_ps = seconds_to_ps(DURATION_S)
     counts: list[int] = []
     for seed in range(RUNS):
-        traced = run_traced(parse_scenario(_disjoint_chains(CHAINS_PER_RUN, 1000 + seed)))
-        assert all(r.status == "done" for r in traced.network.requests)
-        first: dict[str, int] = {}
-        for time_ps, node, ok in net_oks(traced.records):
-            if node == ok.src:
-                first.setdefault(ok.request_id, time_ps)
-        assert len(first) == CHAINS_PER_RUN
-        for time_ps in first.values():
+        scenario = disjoint_chains(CHAINS_PER_RUN, 1000 + seed, p=P, duration_s=DURATION_S)
+        for time_ps in first_pairs_at_source(run_traced(parse_scenario(scenario))):
             slots, rest = divmod(time_ps - START_PS, cycle_ps)
             assert rest == 0, f"delivery at {time_ps} ps is not on a slot boundary"
             counts.append(slots)

@@ -92,6 +92,7 @@ class Circuit:
         deadline_ps: int | None,
         offsets_ps: list[int],
         request_id: str | None = None,
+        lossy_swaps: bool = False,
     ) -> None:
         self.id = circuit_id
         #: The request the circuit serves (a reroute installs a new circuit for it).
@@ -110,10 +111,16 @@ class Circuit:
         self.target_level = request.purification_rounds if request.purification != "none" else 0
         self.down_create_id: int | None = None
         self.link_keys: set[LinkKey] = set()
-        # Without cutoff or purification every link pair ends up in an
-        # end-to-end pair, so each hop needs exactly ``number`` of them;
-        # otherwise the link requests run until the circuit cancels them.
-        exact = request.cutoff_ps is None and self.target_level == 0 and not request.reroute
+        # Without cutoff, purification, swaps that can fail (``lossy_swaps``)
+        # or rerouting, every link pair ends up in an end-to-end pair, so each
+        # hop needs exactly ``number`` of them; otherwise the link requests
+        # run until the circuit cancels them.
+        exact = (
+            request.cutoff_ps is None
+            and self.target_level == 0
+            and not lossy_swaps
+            and not request.reroute
+        )
         self.link_pairs: int | None = request.number if exact else None
         # The source decides which end-to-end pairs count (PAIR_COMMIT) when
         # pairs can be lost on the way, a deadline can cut the request while
@@ -211,6 +218,14 @@ class CutoffExpired:
     """A segment this node holds is older than the circuit's cutoff."""
 
     segment: Segment
+
+
+@dataclass(frozen=True, slots=True)
+class SwapFailed:
+    """This repeater's Bell-state measurement of two segments failed: both are lost."""
+
+    left: Segment
+    right: Segment
 
 
 @dataclass(frozen=True, slots=True)

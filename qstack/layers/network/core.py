@@ -9,7 +9,7 @@ own module, so a subclass can replace any step by overriding one method.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
 from qstack.hardware.memory import Memory
@@ -145,13 +145,15 @@ class NetworkCore:
         self._memory.release(now, segment.qubit, self.holder)
 
     def _arm_cutoff(self, now: int, circuit: Circuit, segment: Segment) -> None:
+        """Discard the segment once it is older than the cutoff: a segment of
+        age exactly ``cutoff_ps`` is still used; one picosecond later it goes."""
         cutoff = circuit.request.cutoff_ps
         if cutoff is None:
             return
         if segment.timer is not None:
             segment.timer.cancel()
         segment.timer = self._set_timer(
-            max(segment.birth_ps + cutoff - now, 0), self._cutoff_due, (circuit, segment)
+            max(segment.birth_ps + cutoff + 1 - now, 0), self._cutoff_due, (circuit, segment)
         )
 
     def _cutoff_due(self, now: int, argument: object) -> None:
@@ -186,6 +188,10 @@ class NetworkCore:
         raise NotImplementedError
 
     def _try_swap(self, now: int, circuit: Circuit) -> None:
+        raise NotImplementedError
+
+    def _swaps_can_fail(self, path: Sequence[str]) -> bool:
+        """Whether end-to-end pairs can be lost on ``path`` by failed swaps."""
         raise NotImplementedError
 
     def _check_complete(self, now: int, circuit: Circuit, segment: Segment) -> None:

@@ -43,7 +43,7 @@ class Delivery(NetworkCore):
             # than asked for (lost pairs make the link requests overshoot).
             travel = circuit.offsets_ps[-1]
             cutoff = request.cutoff_ps
-            fresh = cutoff is None or now + travel - segment.birth_ps < cutoff
+            fresh = cutoff is None or now + travel - segment.birth_ps <= cutoff
             keep = fresh and circuit.delivered < request.number
             commit = PairCommit(
                 circuit=circuit.id,

@@ -173,7 +173,7 @@ class SwapRecord(PeerMessage):
 
 
 class SegmentDiscarded(PeerMessage):
-    """The segment ending at your qubit ``handle`` was discarded (cutoff)."""
+    """The segment ending at your qubit ``handle`` was discarded (cutoff, or a failed swap)."""
 
     kind: Literal["SEGMENT_DISCARDED"] = "SEGMENT_DISCARDED"
     circuit: CircuitId

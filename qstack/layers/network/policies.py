@@ -14,6 +14,7 @@ import math
 from typing import Protocol
 
 from qstack.physics.bell import BellDiagonal, purify_bbpssw, purify_dejmps
+from qstack.physics.errors import OperationErrors
 from qstack.physics.formulas import bbpssw, dejmps
 
 
@@ -71,7 +72,13 @@ class PurificationScheme(Protocol):
         self, kept: BellDiagonal, sacrificed: BellDiagonal
     ) -> tuple[float, BellDiagonal]:
         """Success probability and the kept pair's state on success, for two
-        pairs in the frame of Phi+ (the two ends' outcomes agree)."""
+        pairs in the frame of Phi+ (the two ends' outcomes agree).
+
+        Nodes with gate or measurement errors need the scheme to model them:
+        the quantum store then calls ``recurrence(kept, sacrificed,
+        errors=...)`` (an ``OperationErrors`` for both ends together), as
+        the built-in schemes accept; a scheme without ``errors`` runs only
+        between nodes whose local operations are perfect."""
         ...
 
     def fidelity_after(self, fidelity: float, rounds: int) -> float:
@@ -86,9 +93,12 @@ class Bbpssw:
     name = "bbpssw"
 
     def recurrence(
-        self, kept: BellDiagonal, sacrificed: BellDiagonal
+        self,
+        kept: BellDiagonal,
+        sacrificed: BellDiagonal,
+        errors: OperationErrors | None = None,
     ) -> tuple[float, BellDiagonal]:
-        return purify_bbpssw(kept, sacrificed)
+        return purify_bbpssw(kept, sacrificed, errors)
 
     def fidelity_after(self, fidelity: float, rounds: int) -> float:
         for _ in range(rounds):
@@ -103,9 +113,12 @@ class Dejmps:
     name = "dejmps"
 
     def recurrence(
-        self, kept: BellDiagonal, sacrificed: BellDiagonal
+        self,
+        kept: BellDiagonal,
+        sacrificed: BellDiagonal,
+        errors: OperationErrors | None = None,
     ) -> tuple[float, BellDiagonal]:
-        return purify_dejmps(kept, sacrificed)
+        return purify_dejmps(kept, sacrificed, errors)
 
     def fidelity_after(self, fidelity: float, rounds: int) -> float:
         other = (1.0 - fidelity) / 3.0

@@ -43,6 +43,7 @@ from qstack.layers.network.circuit import (
     NodeUp,
     PathBroken,
     PurifyDone,
+    SwapFailed,
     link_key,
 )
 from qstack.layers.network.delivery import Delivery
@@ -207,6 +208,7 @@ CIRCUIT_LIFECYCLE = StateTable(
             for s in LIVE
         ),
         *(Transition(s, LinkExpire, s, _N._segment_expired) for s in LIVE),
+        *(Transition(s, SwapFailed, s, _N._swap_failed, note="SEGMENT_DISCARDED x2") for s in LIVE),
         *(
             Transition(s, LinkError, "failing", _N._link_failed, _not_cancelled, "TEARDOWN")
             for s in LIVE

@@ -201,7 +201,15 @@ class Setup(NetworkCore):
         for a, b in itertools.pairwise(path):
             offsets.append(offsets[-1] + self._link_delay_ps(a, b))
         circuit = Circuit(
-            circuit_id, src, path, position, request, deadline_ps, offsets, request_id
+            circuit_id,
+            src,
+            path,
+            position,
+            request,
+            deadline_ps,
+            offsets,
+            request_id,
+            lossy_swaps=self._swaps_can_fail(path),
         )
         self._circuits[circuit_id] = circuit
         if deadline_ps is not None:

@@ -1,11 +1,16 @@
 """Entanglement swapping at the repeaters and the swap records that let the
-current holders of a segment's two ends learn it, with real delays."""
+current holders of a segment's two ends learn it, with real delays. A swap
+fails with the repeater's hardware's probability (the store decides); then
+both segments are lost and both partners are told, as for a cutoff."""
 
 from __future__ import annotations
 
-from qstack.layers.network.circuit import Circuit, Segment, Swapped
+from collections.abc import Sequence
+
+from qstack.layers.network.circuit import Circuit, Segment, SwapFailed, Swapped
 from qstack.layers.network.core import NetworkCore
-from qstack.layers.network.messages import SwapRecord
+from qstack.layers.network.messages import SegmentDiscarded, SwapRecord
+from qstack.layers.network.view import NodeLoad
 
 
 class Swapping(NetworkCore):
@@ -14,10 +19,18 @@ class Swapping(NetworkCore):
     def _try_swap(self, now: int, circuit: Circuit) -> None:
         left_queue, right_queue = circuit.ready["up"], circuit.ready["down"]
         policy = self.context.swap_policies(circuit.request.swap_policy)
+        cutoff = circuit.request.cutoff_ps
+        # A segment past the cutoff is never swapped, even in the picosecond
+        # its discard is due (whichever of the two events comes first).
+        oldest = None if cutoff is None else now - cutoff
         while left_queue and right_queue:
             chosen = None
             for left in left_queue:
+                if oldest is not None and left.birth_ps < oldest:
+                    continue
                 for right in right_queue:
+                    if oldest is not None and right.birth_ps < oldest:
+                        continue
                     if policy.should_swap(circuit.position, circuit.hops, left.links, right.links):
                         chosen = (left, right)
                         break
@@ -29,13 +42,23 @@ class Swapping(NetworkCore):
             right_queue.remove(chosen[1])
             self._swap(now, circuit, *chosen)
 
+    def _swaps_can_fail(self, path: Sequence[str]) -> bool:
+        """Whether a repeater of ``path`` has swaps that can fail (what the
+        topology says of its nodes' hardware, as every node knows it)."""
+        load = NodeLoad((), self._memory.free_count, self._memory.size)
+        topology = self.context.view(load, (), ())
+        return any(topology.node(node).swap_success_probability < 1.0 for node in path[1:-1])
+
     def _swap(self, now: int, circuit: Circuit, left: Segment, right: Segment) -> None:
         """Bell-measure the two qubits: the outer qubits become one pair, and
-        the two partners are told (SWAP_RECORD)."""
-        outcome = self._memory.qubits.bell_measure(now, left.qubit, right.qubit, self._rng)
+        the two partners are told (SWAP_RECORD); or the swap fails (SwapFailed)."""
+        outcome = self._memory.qubits.try_bell_measure(now, left.qubit, right.qubit, self._rng)
         for segment in (left, right):
             self._unhold(circuit, segment)
             self._memory.release(now, segment.qubit, self.holder)
+        if outcome is None:
+            self._step(now, circuit, SwapFailed(left, right))
+            return
         frame = left.frame ^ right.frame ^ outcome
         links = left.links + right.links
         birth = min(left.birth_ps, right.birth_ps)
@@ -55,6 +78,16 @@ class Swapping(NetworkCore):
             )
             circuit.swapped[this.handle] = Swapped(other, outcome)
         self._expire_swapped(now, circuit, (left.handle, right.handle))
+
+    def _swap_failed(self, circuit: Circuit, now: int, failed: SwapFailed) -> None:
+        """Both segments are lost (their qubits are already free here): each
+        partner frees its end, and its links start again."""
+        for segment in (failed.left, failed.right):
+            self._tell(
+                circuit,
+                segment.partner,
+                SegmentDiscarded(circuit=circuit.id, handle=segment.partner_handle),
+            )
 
     @staticmethod
     def _expire_swapped(now: int, circuit: Circuit, handles: tuple[str, str]) -> None:

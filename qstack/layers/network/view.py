@@ -23,12 +23,14 @@ class NodeInfo:
     """What routing needs to know of a node.
 
     ``memory_t_s`` is the depolarising time constant of its memory in seconds;
-    ``None`` means a perfect memory.
+    ``None`` means a perfect memory. ``swap_success_probability``: how often
+    its Bell-state measurement for a swap succeeds.
     """
 
     name: str
     qubits: int
     memory_t_s: float | None
+    swap_success_probability: float = 1.0
 
     def __post_init__(self) -> None:
         """Reject bad node data at construction, where the error can name the field."""
@@ -36,6 +38,11 @@ class NodeInfo:
             raise ValueError("node name must be a non-empty string")
         if self.qubits < 0:
             raise ValueError(f"node {self.name!r}: qubits must be >= 0, got {self.qubits!r}")
+        if not 0.0 < self.swap_success_probability <= 1.0:
+            raise ValueError(
+                f"node {self.name!r}: swap_success_probability must be in (0, 1], "
+                f"got {self.swap_success_probability!r}"
+            )
         if self.memory_t_s is not None and not self.memory_t_s > 0.0:
             raise ValueError(
                 f"node {self.name!r}: memory_t_s must be > 0 or None, got {self.memory_t_s!r}"

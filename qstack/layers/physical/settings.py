@@ -3,7 +3,7 @@
 The link layer asks ``setting_for(min_fidelity)`` and gets the attempt
 setting both ends will use, or None when the hardware cannot deliver that
 fidelity. Fidelities are computed from the heralded state and the memories'
-noise over the emission-to-herald window, not looked up.
+noise over each side's emission-to-herald window, not looked up.
 """
 
 from __future__ import annotations
@@ -40,20 +40,34 @@ class FixedSetting:
 
 class BrightStateSetting:
     """A single-click link choosing alpha per request: the largest alpha
-    (fastest rate) whose delivered fidelity meets the minimum."""
+    (fastest rate) whose delivered fidelity meets the minimum.
 
-    def __init__(self, station: HeraldingStation, eta: float, dark_count_probability: float):
+    With unequal arms (``eta_b``: arm b's efficiency, ``eta`` arm a's) alpha
+    is the population at the node on the weaker arm, and the other node's
+    balances the arms (``SingleClickHerald.balanced``)."""
+
+    def __init__(
+        self,
+        station: HeraldingStation,
+        eta: float,
+        dark_count_probability: float,
+        eta_b: float | None = None,
+    ) -> None:
         self._station = station
         self._eta = eta
+        self._eta_b = eta_b
         self._dark = dark_count_probability
         self._cache: dict[float, AttemptSetting | None] = {}
         self._best: float | None = None
 
     def _setting(self, alpha: float) -> AttemptSetting:
-        model = SingleClickHerald(alpha, self._eta, self._dark)
-        return AttemptSetting(
-            model, self._station.expected_fidelity(model), f"single-click alpha={alpha:.6g}"
-        )
+        if self._eta_b is None:
+            model = SingleClickHerald(alpha, self._eta, self._dark)
+            label = f"single-click alpha={alpha:.6g}"
+        else:
+            model = SingleClickHerald.balanced(alpha, self._eta, self._eta_b, self._dark)
+            label = f"single-click alpha={model.alpha:.6g}/{model.alpha_b:.6g}"
+        return AttemptSetting(model, self._station.expected_fidelity(model), label)
 
     @property
     def best_fidelity(self) -> float:
@@ -78,6 +92,7 @@ class BrightStateSetting:
                 self._dark,
                 min_fidelity,
                 delivered=self._station.delivered_fidelity,
+                eta_b=self._eta_b,
             )
             setting = None if alpha is None else self._setting(alpha)
             if setting and setting.expected_fidelity + FIDELITY_TOLERANCE < min_fidelity:

@@ -76,7 +76,11 @@ class HeraldingStation:
     ``cycle_ps`` is the time between attempt starts (local preparation plus
     the photon's flight to the station and the herald's flight back);
     ``window_ps`` is how long the memory qubits hold the state before the
-    herald reaches them (the time from emission to herald).
+    herald is delivered (the time from emission to herald). ``holds_ps``,
+    for a station off the middle, gives that time per side: each side's
+    memory holds the state from its own emission until the herald is
+    delivered to both (when the farther side learns it); the default is
+    ``window_ps`` for both.
     """
 
     #: The lifecycle the station steps (a subclass may compile its own).
@@ -94,16 +98,20 @@ class HeraldingStation:
         rng: np.random.Generator,
         intercept_resend: float = 0.0,
         tracer: Tracer | None = None,
+        *,
+        holds_ps: tuple[int, int] | None = None,
     ) -> None:
-        if cycle_ps < 0 or window_ps < 0 or window_ps > max(cycle_ps, 0):
+        holds = (window_ps, window_ps) if holds_ps is None else holds_ps
+        if cycle_ps < 0 or min(window_ps, *holds) < 0 or max(window_ps, *holds) > max(cycle_ps, 0):
             raise ValueError(
-                f"{name}: cycle_ps = {cycle_ps}, window_ps = {window_ps}: "
-                "need 0 <= window_ps <= cycle_ps"
+                f"{name}: cycle_ps = {cycle_ps}, window_ps = {window_ps}, holds_ps = {holds}: "
+                "need 0 <= window_ps, holds_ps <= cycle_ps"
             )
         self.name = name
         self.state = STATION_LIFECYCLE.initial
         self.cycle_ps = cycle_ps
         self.window_ps = window_ps
+        self.holds_ps = holds
         self.attempts = 0
         self.successes = 0
         self.intercept_resend = intercept_resend
@@ -144,7 +152,7 @@ class HeraldingStation:
         ``heralded`` has when the herald reaches both nodes."""
         state = self._represent(heralded.copy())
         for side, memory in enumerate(self._memories):
-            memory.noise.apply(state, side, self.window_ps)
+            memory.noise.apply(state, side, self.holds_ps[side])
         return state.fidelity(index)
 
     def expected_fidelity(self, model: HeraldingModel) -> float:
@@ -266,13 +274,15 @@ class HeraldingStation:
         memory_a, memory_b = self._memories
         pair_id = self._next_pair_id
         self._next_pair_id += 1
+        hold_a, hold_b = self.holds_ps
         self._store.entangle(
             now,
             pair_id,
             ((memory_a.qubits, armed_a.qubit), (memory_b.qubits, armed_b.qubit)),
             state,
             index,
-            now - self.window_ps,
+            now,
+            (now - hold_a, now - hold_b),
         )
         herald = Herald(pair_id, index, self._oracle.fidelity(memory_a.node, armed_a.qubit, now))
         self._armed[0] = self._armed[1] = None
