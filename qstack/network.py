@@ -16,15 +16,16 @@ import networkx as nx
 
 from qstack.hardware.memory import Memory
 from qstack.layers.app.base import AppHost, Session
-from qstack.layers.app.service import AppMessage, SessionSetup
+from qstack.layers.app.service import AppMessage, HardwareView, SessionSetup, SetupError
 from qstack.layers.link.service import LinkEntity, LinkLayerFactory, LinkService
-from qstack.layers.network.messages import NetCreate
+from qstack.layers.network.messages import NetCreate, NetErrorReason
 from qstack.layers.network.policies import PurificationScheme, SwapPolicy
 from qstack.layers.network.routing import RoutingStrategy
 from qstack.layers.network.service import (
     NetworkContext,
     NetworkEntity,
     NetworkLayerFactory,
+    NetworkService,
     NetworkUser,
 )
 from qstack.layers.network.view import LinkInfo, NetworkView, NodeInfo, NodeLoad, Topology
@@ -33,6 +34,7 @@ from qstack.quantum.oracle import TruthOracle
 from qstack.quantum.store import QuantumStore
 from qstack.registry import Registry, UnknownPluginError
 from qstack.scenario import RequestSpec, Scenario
+from qstack.scenario.request import APP_FIELDS
 from qstack.sim.kernel import Simulator, ps_to_seconds, seconds_to_ps
 from qstack.sim.random import RandomStreams
 from qstack.sim.trace import Tracer, TraceRecord
@@ -45,9 +47,6 @@ from qstack.wiring import (
     build_memory,
     link_service,
 )
-
-#: Application fields of a request that the built-in applications read.
-APP_OPTION_FIELDS = ("states", "qber_threshold", "classical_attack")
 
 
 class TopologyError(ValueError):
@@ -113,9 +112,15 @@ class Network:
         }
         self.sessions: dict[str, Session] = {}
         self._classical_delays: dict[tuple[str, str], int] = {}
+        self.hardware = HardwareView(scenario.nodes, scenario.links)
         self.apps = {
             name: AppHost(
-                name, self.memories[name], entity, self.sessions, self._send_app, self.oracle
+                name,
+                self.memories[name],
+                entity if tracer is None else TracedNetworkService(name, entity, tracer),
+                self.sessions,
+                self._send_app,
+                self.oracle,
             )
             for name, entity in self.network_entities.items()
         }
@@ -276,28 +281,29 @@ class Network:
         start_ps = seconds_to_ps(spec.start_s)
         app_options = {
             field: getattr(spec, field)
-            for field in APP_OPTION_FIELDS
-            if getattr(spec, field, None) is not None
+            for field in APP_FIELDS.get(spec.app, ())
+            if getattr(spec, field) is not None
         }
-        session = session_class(
-            SessionSetup(
-                name=f"{spec.app}-{index}",
-                src=spec.src,
-                dst=spec.dst,
-                create=create,
-                start_ps=start_ps,
-                rng=self.streams.stream(f"app/{spec.app}/{index}"),
-                options=app_options,
-            )
+        setup = SessionSetup(
+            name=f"{spec.app}-{index}",
+            src=spec.src,
+            dst=spec.dst,
+            create=create,
+            start_ps=start_ps,
+            rng=self.streams.stream(f"app/{spec.app}/{index}"),
+            options={**app_options, **(spec.options or {})},
+            hardware=self.hardware,
+            set_timer=self.run_context.set_timer,
         )
+        try:
+            session = session_class(setup)
+        except SetupError as error:
+            raise TopologyError(f"requests[{index}]: {error}") from error
         self.sim.schedule_at(start_ps, self._start_request, session)
         return session
 
     def _start_request(self, session: Session) -> None:
-        now = self.sim.now
-        if self.tracer is not None:
-            self.tracer.record(TraceRecord(now, session.src, "network", "down", session.create))
-        self.apps[session.src].start(now, session)
+        self.apps[session.src].start(self.sim.now, session)
 
     # -- faults ---------------------------------------------------------------
 
@@ -320,3 +326,24 @@ class Network:
 
     def _peer_failed(self, entity: Any) -> None:
         entity.peer_failed(self.sim.now)
+
+
+class TracedNetworkService:
+    """A node's network service as its applications use it, tracing every
+    NET_CREATE going down (a session may issue several, or none)."""
+
+    def __init__(self, node: str, inner: NetworkService, tracer: Tracer) -> None:
+        self._node = node
+        self._inner = inner
+        self._tracer = tracer
+
+    @property
+    def next_request_id(self) -> str:
+        return self._inner.next_request_id
+
+    def create(self, now: int, request: NetCreate) -> str:
+        self._tracer.record(TraceRecord(now, self._node, "network", "down", request))
+        return self._inner.create(now, request)
+
+    def abort(self, now: int, request_id: str, reason: NetErrorReason, detail: str) -> None:
+        self._inner.abort(now, request_id, reason, detail)

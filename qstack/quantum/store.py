@@ -21,7 +21,7 @@ pair it was made from.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -37,6 +37,9 @@ from qstack.physics.state import (
     swap_states_random,
 )
 from qstack.physics.teleportation import bell_projections
+from qstack.quantum import multi
+from qstack.quantum.errors import QubitError
+from qstack.quantum.multi import MultiRecord
 
 Uniform = Callable[[], float]
 Recurrence = Callable[[BellDiagonal, BellDiagonal], tuple[float, BellDiagonal]]
@@ -50,11 +53,6 @@ _ZERO = np.array([[1, 0], [0, 0]], dtype=np.complex128)
 def _bell_matrix(state: PairState) -> npt.NDArray[np.complex128]:
     assert isinstance(state, BellDiagonal)
     return from_bell_diagonal(state)
-
-
-class QubitError(Exception):
-    """A quantum operation named a qubit that cannot take it (no state there,
-    or not one of the caller's)."""
 
 
 class PairRecord:
@@ -115,7 +113,10 @@ class PairRecord:
         return 0 if self.registers[0] is register and self.qubits[0] == qubit else 1
 
 
-Placement = Callable[[int, "QubitRegister", int, PairRecord | None], None]
+StateRecord = PairRecord | MultiRecord
+"""What a qubit slot holds: a pair, or a share of a state over more qubits."""
+
+Placement = Callable[[int, "QubitRegister", int, StateRecord | None], None]
 """Told of every write into a qubit slot: (now, register, qubit, new record)."""
 
 
@@ -133,15 +134,24 @@ class QubitRegister:
         self.node = node
         self.size = size
         self.noise = noise
-        self._slots: list[PairRecord | None] = [None] * size
+        self._slots: list[StateRecord | None] = [None] * size
 
-    def _record(self, qubit: int) -> PairRecord:
+    def _record(self, qubit: int) -> StateRecord:
         record = self._slots[qubit]
         if record is None:
             raise QubitError(f"{self.node}: qubit {qubit} holds no quantum state")
         return record
 
-    def _place(self, now: int, qubit: int, record: PairRecord | None) -> None:
+    def _pair(self, qubit: int) -> PairRecord:
+        record = self._record(qubit)
+        if isinstance(record, MultiRecord):
+            raise QubitError(
+                f"{self.node}: qubit {qubit} is part of a state over more than two qubits; "
+                "pair operations cannot take it"
+            )
+        return record
+
+    def _place(self, now: int, qubit: int, record: StateRecord | None) -> None:
         self._slots[qubit] = record
         placement = self._store.placement
         if placement is not None:
@@ -154,7 +164,10 @@ class QubitRegister:
     def reset(self, now: int, qubit: int) -> None:
         """The qubit is freed: whatever it held is gone from it."""
         slots = self._slots
-        if slots[qubit] is not None:
+        record = slots[qubit]
+        if record is not None:
+            if isinstance(record, MultiRecord):
+                record.hand_over(now, self, qubit)
             slots[qubit] = None
             placement = self._store.placement
             if placement is not None:
@@ -166,6 +179,9 @@ class QubitRegister:
         """Apply Pauli ``k`` (0 I, 1 X, 2 Z, 3 Y) to ``qubit`` at ``now``."""
         if k:
             record = self._record(qubit)
+            if isinstance(record, MultiRecord):
+                multi.pauli(record, self, now, qubit, k)
+                return
             record.advance(now)
             record.state.pauli(k, record.side_of(self, qubit))
             record.bell_index ^= k
@@ -175,9 +191,12 @@ class QubitRegister:
 
         The first half of a pair measured draws from its marginal; the second
         from the joint distribution conditioned on the first result, so the
-        correlations are exactly those of the simulated state.
+        correlations are exactly those of the simulated state. A qubit in a
+        state over more qubits is measured as :meth:`measure_share` does.
         """
         record = self._record(qubit)
+        if isinstance(record, MultiRecord):
+            return multi.measure(self, now, qubit, basis, uniform, 0.0)
         record.advance(now)
         side = record.side_of(self, qubit)
         first = record.measured
@@ -202,7 +221,7 @@ class QubitRegister:
         """Entanglement swap: Bell-measure two local qubits, each half of a
         pair; the two far halves become one pair. Returns the outcome (the
         Pauli the far pair is off from the product of the two inputs)."""
-        pair_left, pair_right = self._record(left), self._record(right)
+        pair_left, pair_right = self._pair(left), self._pair(right)
         pair_left.advance(now)
         pair_right.advance(now)
         inner_left = pair_left.side_of(self, left)
@@ -241,7 +260,7 @@ class QubitRegister:
         measurements, whose agreement the store samples from the joint state.
         The sacrificed pair is consumed at both ends; on success the kept
         pair holds the purified state (twirled to its Bell diagonal)."""
-        pair_kept, pair_gone = self._record(kept), self._record(sacrificed)
+        pair_kept, pair_gone = self._pair(kept), self._pair(sacrificed)
         pair_kept.advance(now)
         pair_gone.advance(now)
         probability, out = recurrence(
@@ -267,7 +286,7 @@ class QubitRegister:
         """Bell-measure a fresh qubit prepared in ``psi`` with the local half
         of the pair in ``qubit``; the far half is left holding the teleported
         state before its correction. Returns the Bell outcome."""
-        record = self._record(qubit)
+        record = self._pair(qubit)
         record.advance(now)
         side = record.side_of(self, qubit)
         state = record.state if side == 0 else exchange_qubits(record.state)
@@ -298,6 +317,28 @@ class QubitRegister:
             far_register._place(now, far_qubit, lone)
         self._place(now, qubit, None)
         return outcome
+
+    # -- operations on states over more qubits (qstack.quantum.multi) ------
+
+    def prepare(self, now: int, qubit: int, psi: Vector) -> None:
+        """Put a free qubit (holding no state) in the pure state ``psi``."""
+        multi.prepare(self, now, qubit, psi)
+
+    def gate(
+        self, now: int, qubits: Sequence[int], unitary: Vector, gate_error: float = 0.0
+    ) -> None:
+        """A one- or two-qubit gate on this node's qubits; a two-qubit gate is
+        followed by depolarising noise of probability ``gate_error``. The
+        qubits' states (pairs included) become one exact multi-qubit state."""
+        multi.gate(self, now, qubits, unitary, gate_error)
+
+    def measure_share(
+        self, now: int, qubit: int, basis: str, uniform: Uniform, flip: float = 0.0
+    ) -> Literal[0, 1]:
+        """Measure ``qubit`` in ``basis`` ("Z", "X" or "Y"), the outcome
+        reported wrong with probability ``flip``; the state of everything it
+        is entangled with collapses, and the qubit holds no state after."""
+        return multi.measure(self, now, qubit, basis, uniform, flip)
 
 
 class QuantumStore:
@@ -347,5 +388,11 @@ class QuantumStore:
             placement(now, register_b, qubit_b, record)
 
     def record(self, node: str, qubit: int) -> PairRecord | None:
-        """The state record in a qubit (for the oracle and tests only)."""
+        """The pair record in a qubit (for the oracle and tests only); None
+        when it holds no state or a share of a state over more qubits."""
+        record = self.registers[node]._slots[qubit]
+        return None if isinstance(record, MultiRecord) else record
+
+    def holding(self, node: str, qubit: int) -> StateRecord | None:
+        """Whatever record a qubit holds (for the oracle and tests only)."""
         return self.registers[node]._slots[qubit]

@@ -22,7 +22,7 @@ from qstack.fsm.table import FastTable, StateTable, Transition, fire
 from qstack.hardware.memory import Memory
 from qstack.layers.app.service import AppMessage, QubitTruth, SessionSetup
 from qstack.layers.link.messages import CreateType
-from qstack.layers.network.messages import NetDone, NetError, NetOk
+from qstack.layers.network.messages import NetCreate, NetDone, NetError, NetErrorReason, NetOk
 from qstack.layers.network.service import NetworkService
 from qstack.quantum.store import QubitRegister
 from qstack.reports import RequestReport
@@ -131,6 +131,13 @@ class Session:
         """The application's own report fields (none for the base)."""
         return {}
 
+    def begin(self, host: AppHost, now: int) -> None:
+        """Start at the source (``host``): by default, the request's one NET_CREATE.
+
+        A subclass may issue several (:meth:`AppHost.create`) or none (then
+        it routes its messages with :meth:`AppHost.attach`)."""
+        self.request_id = host.create(now, self, self.create)
+
     # -- handlers every application's table uses ------------------------------
 
     @staticmethod
@@ -216,8 +223,25 @@ class AppHost:
         return self.memory.qubits
 
     def start(self, now: int, session: Session) -> None:
-        """Issue the session's NET_CREATE from this node (its source)."""
+        """Start the session at this node (its source): its NET_CREATE(s)."""
         fire(self, HOST_LIFECYCLE.name, SessionStart(session), now)
+
+    def create(self, now: int, session: Session, request: NetCreate) -> str:
+        """Issue a NET_CREATE for ``session`` (a session may issue several);
+        its primitives will reach the session. Returns the request id."""
+        request_id = self._network.next_request_id
+        self._sessions[request_id] = session
+        self._network.create(now, request)
+        return request_id
+
+    def abort(self, now: int, request_id: str, reason: NetErrorReason, detail: str) -> None:
+        """End a request this node issued, everywhere on its path."""
+        self._network.abort(now, request_id, reason, detail)
+
+    def attach(self, key: str, session: Session) -> None:
+        """Hand application messages whose ``request_id`` is ``key`` to
+        ``session`` (for a session that issues no network request)."""
+        self._sessions[key] = session
 
     def node_failed(self, now: int) -> None:
         fire(self, HOST_LIFECYCLE.name, NodeDown(), now)
@@ -246,10 +270,7 @@ class AppHost:
         session.table.dispatch(self, session, now, message)
 
     def _start(self, _: AppHost, now: int, start: SessionStart) -> None:
-        session = start.session
-        session.request_id = self._network.next_request_id
-        self._sessions[session.request_id] = session
-        self._network.create(now, session.create)
+        start.session.begin(self, now)
 
 
 HOST_LIFECYCLE = StateTable(
