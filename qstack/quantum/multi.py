@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 
 Uniform = Callable[[], float]
 
+#: The slot by which the oracle names a reference qubit (``prepare_purified``).
+REFERENCE_SLOT = -1
+
 _S_DAGGER: Matrix = np.array([[1, 0], [0, -1j]], dtype=np.complex128)
 #: Maps the Y eigenstates |+i>, |-i> to |0>, |1>: a Y measurement is this, then Z.
 _Y_TO_Z: Matrix = (mq.HADAMARD @ _S_DAGGER).astype(np.complex128)
@@ -211,6 +214,26 @@ def prepare(register: QubitRegister, now: int, qubit: int, psi: Matrix) -> None:
         raise ValueError(f"psi must be a normalised one-qubit vector, got {psi!r}")
     entry = QubitEntry(register.node, register, qubit, now, None)
     MultiRecord(np.outer(vector, vector.conj()), [entry]).place(now)
+
+
+def prepare_purified(register: QubitRegister, now: int, qubit: int, reference: str) -> None:
+    """A fresh qubit maximally entangled (Phi+) with a reference qubit that no node holds.
+
+    The reference is an entry with no register (as a handed-over qubit),
+    named ``(reference, -1)`` for the oracle: no memory noise and no
+    operation reach it. Whatever then acts on the qubit, the joint state is
+    the channel's Choi state, from which the oracle reads its process
+    fidelity (Choi-Jamiolkowski); a bookkeeping device, not hardware.
+    """
+    if register._slots[qubit] is not None:
+        raise QubitError(f"{register.node}: qubit {qubit} already holds a state")
+    bell = np.zeros(4, dtype=np.complex128)
+    bell[0] = bell[3] = 1.0 / math.sqrt(2.0)
+    entries = [
+        QubitEntry(reference, None, REFERENCE_SLOT, now, None),
+        QubitEntry(register.node, register, qubit, now, None),
+    ]
+    MultiRecord(np.outer(bell, bell.conj()), entries).place(now)
 
 
 def gate(

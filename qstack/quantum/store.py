@@ -324,6 +324,11 @@ class QubitRegister:
         """Put a free qubit (holding no state) in the pure state ``psi``."""
         multi.prepare(self, now, qubit, psi)
 
+    def prepare_purified(self, now: int, qubit: int, reference: str) -> None:
+        """Put a free qubit in Phi+ with a noiseless reference no node holds,
+        named ``(reference, -1)`` for the oracle (process fidelities)."""
+        multi.prepare_purified(self, now, qubit, reference)
+
     def gate(
         self, now: int, qubits: Sequence[int], unitary: Vector, gate_error: float = 0.0
     ) -> None:

@@ -152,6 +152,12 @@ class Session:
     def note_end_done(host: AppHost, session: Session, now: int, done: NetDone) -> None:
         session.ends_done += 1
 
+    @staticmethod
+    def release_late(host: AppHost, session: Session, now: int, ok: NetOk) -> None:
+        """A pair for a session that has ended: free its qubit, nothing else."""
+        if ok.qubit is not None:
+            host.release(now, ok.qubit)
+
 
 def timed_out(host: AppHost, session: Session, error: NetError) -> bool:
     """The network ended the request at its deadline (status ``expired``)."""
@@ -252,6 +258,10 @@ class AppHost:
 
     def release(self, now: int, qubit: int) -> None:
         self.memory.release(now, qubit, self.holder)
+
+    def allocate(self) -> int | None:
+        """A free qubit for the application's own use (None: none is free)."""
+        return self.memory.allocate(self.holder)
 
     def net_ok(self, now: int, ok: NetOk) -> None:
         session = self._sessions[ok.request_id]

@@ -46,6 +46,12 @@ class QubitTruth(Protocol):
 
     def qubit_fidelity(self, node: str, qubit: int, psi: Any, now: int) -> float: ...
 
+    def ghz_fidelity(self, node: str, qubit: int, now: int) -> float: ...
+
+    def fidelity_with(
+        self, node: str, qubit: int, parts: Sequence[tuple[str, int]], psi: Any, now: int
+    ) -> float: ...
+
 
 class AppHostService(Protocol):
     """What one end of a session may use on its node."""
