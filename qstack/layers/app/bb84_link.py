@@ -21,6 +21,7 @@ import numpy as np
 from qstack.layers.app.authentication import MessageAuth
 from qstack.layers.app.service import SetupError
 from qstack.qkd._bits import Bits
+from qstack.qkd.auth import Authenticator
 from qstack.qkd.decoy import (
     IntensityStats,
     SinglePhotonEstimate,
@@ -149,9 +150,7 @@ class Hop:
         alice_bits, bob_bits, alice_bases, bob_bases = record.key_material(SIGNAL)
 
         def key_length(reconciled: int, leaked: int) -> int:
-            return decoy_secret_key_length(
-                reconciled, analysis.signal, analysis.estimate, leaked
-            )
+            return decoy_secret_key_length(reconciled, analysis.signal, analysis.estimate, leaked)
 
         result = distill(
             alice_bits,
@@ -164,8 +163,10 @@ class Hop:
         )
         self.result = result
         if not result.aborted:
-            # The authentication key spent is replenished first (as qkd does).
-            spent = min(self.alice_auth.pool.consumed, len(result.final_key_alice))
+            # The key first replenishes what the hop's tags consume (as qkd does),
+            # the confirmation's still to come included.
+            spent = self.alice_auth.pool.consumed + Authenticator.PAD_BITS
+            spent = min(spent, len(result.final_key_alice))
             self.alice_auth.pool.add(result.final_key_alice[:spent])
             self.bob_auth.pool.add(result.final_key_bob[:spent])
             self.key_alice = result.final_key_alice[spent:]

@@ -119,7 +119,10 @@ def require_qubits(setup: SessionSetup, node: str, needed: int, why: str) -> Non
         return
     qubits = setup.hardware.node(node).qubits
     if qubits < needed:
-        raise SetupError(f"node {node!r} has {qubits} qubits; this request needs {needed} ({why})")
+        raise SetupError(
+            f"node {node!r} has qubits = {qubits}; this request needs at least {needed} "
+            f"there ({why})"
+        )
 
 
 def round_rows(states: tuple[str, ...], ended: tuple[str, ...]) -> tuple[Transition, ...]:
