@@ -87,9 +87,7 @@ DEFAULT_SWAP_POLICY = "asap"
 DEFAULT_PURIFICATION = "none"
 
 Members = Annotated[list[NodeRef], Field(min_length=3, max_length=MAX_GHZ_MEMBERS)]
-Intensity = Annotated[
-    float, Field(gt=0, le=MAX_PULSE_INTENSITY, strict=True, allow_inf_nan=False)
-]
+Intensity = Annotated[float, Field(gt=0, le=MAX_PULSE_INTENSITY, strict=True, allow_inf_nan=False)]
 PulseRate = Annotated[float, Field(gt=0, le=MAX_PULSE_RATE_HZ, strict=True, allow_inf_nan=False)]
 Phase = Annotated[float, Field(ge=0, le=math.pi, strict=True, allow_inf_nan=False)]
 Repetitions = Annotated[int, Field(strict=True, ge=1)]
@@ -255,9 +253,7 @@ class RequestSpec(BaseModel):
     def _members_problems(self) -> list[InitErrorDetails]:
         """GHZ: three or more distinct members, src and dst among them."""
         if self.members is None:
-            reason = (
-                f"missing (required when app = {self.app!r}: the nodes sharing each GHZ state)"
-            )
+            reason = f"missing (required when app = {self.app!r}: the nodes sharing each GHZ state)"
             return [problem(ERR_MISSING, ("members",), None, reason)]
         out: list[InitErrorDetails] = []
         seen: set[str] = set()
