@@ -67,34 +67,40 @@ class Bb84Pulses(AppMessage):
     pulses: int = Field(ge=0)
 
 
-class _Tagged(AppMessage):
+class Bb84Clicks(AppMessage):
+    """Bob's bases, one letter per clicked pulse (in sending order), tagged."""
+
+    kind: Literal["BB84_CLICKS"] = "BB84_CLICKS"
     hop: int = Field(ge=0)
+    bases: str = Field(pattern=_BASES)
     tag_sequence: int = Field(ge=0)
     tag_value: int = Field(ge=0, lt=2**64)
 
 
-class Bb84Clicks(_Tagged):
-    """Bob's bases, one letter per clicked pulse (in sending order)."""
-
-    kind: Literal["BB84_CLICKS"] = "BB84_CLICKS"
-    bases: str = Field(pattern=_BASES)
-
-
-class Bb84Sifting(_Tagged):
+class Bb84Sifting(AppMessage):
     """Alice's bases and classes (S, D, V) of the clicked pulses, and her bits
-    of the decoy and vacuum clicks (in order)."""
+    of the decoy and vacuum clicks (in order), tagged."""
 
     kind: Literal["BB84_SIFTING"] = "BB84_SIFTING"
+    hop: int = Field(ge=0)
     bases: str = Field(pattern=_BASES)
     classes: str = Field(pattern=r"^[SDV]*$")
     decoy_bits: str = Field(pattern=r"^[01]*$")
+    tag_sequence: int = Field(ge=0)
+    tag_value: int = Field(ge=0, lt=2**64)
 
 
-class Bb84Confirm(_Tagged):
-    """Bob has reconciled and amplified: the key's length (0 if aborted)."""
+class Bb84Confirm(AppMessage):
+    """Bob has reconciled and amplified: the key's length (0 if aborted), tagged."""
 
     kind: Literal["BB84_CONFIRM"] = "BB84_CONFIRM"
+    hop: int = Field(ge=0)
     key_bits: int = Field(ge=0)
+    tag_sequence: int = Field(ge=0)
+    tag_value: int = Field(ge=0, lt=2**64)
+
+
+Tagged = Bb84Clicks | Bb84Sifting | Bb84Confirm
 
 
 class Bb84Relay(AppMessage):
@@ -382,9 +388,8 @@ class Bb84Session(Session):
         self.ended(now)
 
     @staticmethod
-    def reject(host: AppHost, session: Session, now: int, message: _Tagged) -> None:
-        kind = type(message).model_fields["kind"].default
-        session.ended(now, f"authentication: a {kind} message to {host.node} failed it")
+    def reject(host: AppHost, session: Session, now: int, message: Tagged) -> None:
+        session.ended(now, f"authentication: a {message.kind} message to {host.node} failed it")
 
     @staticmethod
     def on_deadline(host: AppHost, session: Session, now: int, event: Deadline) -> None:
@@ -399,13 +404,9 @@ def _letters(bases: Bits) -> str:
     return "".join("X" if b else "Z" for b in bases.tolist())
 
 
-def _forged(host: AppHost, session: Session, message: Bb84Clicks | Bb84Sifting) -> bool:
+def _forged(host: AppHost, session: Session, message: Tagged) -> bool:
     assert isinstance(session, Bb84Session)
     return not session.hops[message.hop].auth(host.node).check(message)
-
-
-def _forged_confirm(host: AppHost, session: Session, message: Bb84Confirm) -> bool:
-    return _forged(host, session, message)  # type: ignore[arg-type]
 
 
 def _single_link(host: AppHost, session: Session, message: Bb84Confirm) -> bool:
@@ -440,7 +441,7 @@ BB84_LIFECYCLE = StateTable(
         Transition("running", Bb84Clicks, "running", _B.on_clicks, note="BB84_SIFTING"),
         Transition("running", Bb84Sifting, "error", _B.reject, _forged),
         Transition("running", Bb84Sifting, "running", _B.on_sifting, note="BB84_CONFIRM"),
-        Transition("running", Bb84Confirm, "error", _B.reject, _forged_confirm),
+        Transition("running", Bb84Confirm, "error", _B.reject, _forged),
         Transition("running", Bb84Confirm, "done", _B.on_confirm, _single_link, "key"),
         Transition("running", Bb84Confirm, "running", _B.on_confirm, note="BB84_RELAY"),
         Transition("running", Bb84Relay, "running", _B.on_relay, note="BB84_RELAY_DONE"),
