@@ -48,6 +48,16 @@ def run(scenario: dict[str, Any], seed: int | None = None) -> tuple[Network, Run
     return network, run_network(network)
 
 
+def werner_link(fidelity: float) -> dict[str, Any]:
+    """An abstract link delivering Werner pairs of ``fidelity`` (p = 0.5 per 1 us attempt)."""
+    return {
+        "model": "abstract",
+        "success_probability": 0.5,
+        "attempt_duration_s": 1e-6,
+        "fidelity": fidelity,
+    }
+
+
 def star_scenario(
     app: str,
     members: int,
@@ -63,12 +73,7 @@ def star_scenario(
     long, so the members hear from the centre at different times); one
     ``app`` request over all of them, ``c`` the source (with two qubits per
     member: one per link for the pairs, and room for the link layer)."""
-    link_defaults = link or {
-        "model": "abstract",
-        "success_probability": 0.5,
-        "attempt_duration_s": 1e-6,
-        "fidelity": 1.0,
-    }
+    link_defaults = link or werner_link(1.0)
     others = [f"m{i}" for i in range(1, members)]
     node_fields = {"qubits": 4, **(node or {})}
     return {

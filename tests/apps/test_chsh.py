@@ -23,19 +23,10 @@ from qstack.physics import app_formulas
 from qstack.runner import run_network
 from qstack.scenario import parse_scenario
 from qstack.sim.trace import MemoryTracer
-from tests.apps._apps_helpers import all_free, chain_scenario, run
+from tests.apps._apps_helpers import all_free, chain_scenario, run, werner_link
 
 ALPHA = 1e-3
 Z = float(stats.norm.ppf(1 - ALPHA / 2))
-
-
-def _werner_link(fidelity: float) -> dict[str, Any]:
-    return {
-        "model": "abstract",
-        "success_probability": 0.5,
-        "attempt_duration_s": 1e-6,
-        "fidelity": fidelity,
-    }
 
 
 def _report(report: Any) -> ChshRequestReport:
@@ -57,7 +48,7 @@ def test_werner_pairs_give_two_root_two_w(fidelity: float, seed: int) -> None:
     # One hop of Werner pairs of fidelity F, perfect memories: S = 2 sqrt 2 w,
     # w = (4F - 1)/3 (app_formulas.chsh_werner).
     network, report = run(
-        chain_scenario({"app": "chsh", "pairs": 3000}, link=_werner_link(fidelity), seed=seed)
+        chain_scenario({"app": "chsh", "pairs": 3000}, link=werner_link(fidelity), seed=seed)
     )
     entry = _report(report)
     assert entry.chsh_shots == 3000 == entry.delivered
@@ -72,7 +63,7 @@ def test_measurement_errors_scale_every_correlation() -> None:
     _network, report = run(
         chain_scenario(
             {"app": "chsh", "pairs": 3000},
-            link=_werner_link(fidelity),
+            link=werner_link(fidelity),
             node={"qubits": 4, "measurement_error": p},
             seed=4,
         )
@@ -119,7 +110,7 @@ def test_destination_sends_its_results_once_after_its_net_done() -> None:
 
 
 def test_same_seed_same_result_and_the_ends_draw_their_own_settings() -> None:
-    scenario = chain_scenario({"app": "chsh", "pairs": 200}, link=_werner_link(0.9), seed=9)
+    scenario = chain_scenario({"app": "chsh", "pairs": 200}, link=werner_link(0.9), seed=9)
     first, second = run(scenario)[0], run(scenario)[0]
     a, b = first.requests[0], second.requests[0]
     assert isinstance(a, ChshSession) and isinstance(b, ChshSession)

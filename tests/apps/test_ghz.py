@@ -24,22 +24,13 @@ from qstack.physics import app_formulas
 from qstack.runner import run_network
 from qstack.scenario import parse_scenario
 from qstack.sim.trace import MemoryTracer
-from tests.apps._apps_helpers import all_free, run, star_scenario
+from tests.apps._apps_helpers import all_free, run, star_scenario, werner_link
 
 
 def _session(network: Network) -> GhzSession:
     session = network.requests[0]
     assert isinstance(session, GhzSession)
     return session
-
-
-def _werner(fidelity: float) -> dict[str, object]:
-    return {
-        "model": "abstract",
-        "success_probability": 0.5,
-        "attempt_duration_s": 1e-6,
-        "fidelity": fidelity,
-    }
 
 
 @pytest.mark.parametrize("members", [3, 4, 6])
@@ -54,7 +45,7 @@ def test_perfect_links_give_the_ghz_state(members: int) -> None:
 
 @pytest.mark.parametrize(("members", "fidelity"), [(3, 0.9), (4, 0.95), (5, 0.8)])
 def test_werner_links_give_the_closed_form(members: int, fidelity: float) -> None:
-    network, report = run(star_scenario("ghz", members, 30, link=_werner(fidelity)))
+    network, report = run(star_scenario("ghz", members, 30, link=werner_link(fidelity)))
     expected = app_formulas.ghz_fusion_fidelity_werner([fidelity] * (members - 1), True)
     assert _session(network).ghz_fidelities == pytest.approx([expected] * 30, abs=1e-9)
     entry = report.requests[0]
@@ -66,7 +57,7 @@ def test_werner_links_give_the_closed_form(members: int, fidelity: float) -> Non
 def test_gate_and_measurement_errors_at_the_centre() -> None:
     fidelity, gate_error, flip = 0.92, 0.04, 0.03
     node = {"qubits": 4, "gate_error": gate_error, "measurement_error": flip}
-    network, _ = run(star_scenario("ghz", 4, 30, link=_werner(fidelity), node=node))
+    network, _ = run(star_scenario("ghz", 4, 30, link=werner_link(fidelity), node=node))
     rest = (1 - fidelity) / 3
     expected = app_formulas.ghz_fusion_fidelity(
         [[fidelity, rest, rest, rest]] * 3, True, gate_error, flip

@@ -21,24 +21,13 @@ equals F_e exactly; the test allows 1e-9 for rounding.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from qstack.layers.app.remote_cnot import RemoteCnotRequestReport, RemoteCnotSession
 from qstack.network import Network, TopologyError
 from qstack.physics import app_formulas
 from qstack.scenario import parse_scenario
-from tests.apps._apps_helpers import all_free, chain_scenario, run
-
-
-def _link(fidelity: float) -> dict[str, Any]:
-    return {
-        "model": "abstract",
-        "success_probability": 0.5,
-        "attempt_duration_s": 1e-6,
-        "fidelity": fidelity,
-    }
+from tests.apps._apps_helpers import all_free, chain_scenario, run, werner_link
 
 
 @pytest.mark.parametrize(
@@ -52,7 +41,7 @@ def test_each_gate_has_the_closed_form_fidelity(
     network, report = run(
         chain_scenario(
             {"app": "remote_cnot", "pairs": 50},
-            link=_link(fidelity),
+            link=werner_link(fidelity),
             node=node,
             spacing_km=2.0,
         )
@@ -96,7 +85,7 @@ def test_memory_noise_only_lowers_the_gate_fidelity() -> None:
     _network, report = run(
         chain_scenario(
             {"app": "remote_cnot", "pairs": 10},
-            link=_link(1.0),
+            link=werner_link(1.0),
             node={"qubits": 3, "memory_t_s": 1e-3},
             spacing_km=20.0,
         )

@@ -29,25 +29,16 @@ from scipy import stats
 
 from qstack.layers.app.sensing import SensingRequestReport
 from qstack.physics import app_formulas
-from tests.apps._apps_helpers import run, star_scenario
+from tests.apps._apps_helpers import run, star_scenario, werner_link
 
 Z = float(stats.norm.ppf(1 - ALPHA / 2))
-
-
-def _werner(fidelity: float) -> dict[str, object]:
-    return {
-        "model": "abstract",
-        "success_probability": 0.5,
-        "attempt_duration_s": 1e-6,
-        "fidelity": fidelity,
-    }
 
 
 def _sensing(
     members: int, probes: int, fidelity: float, seed: int, **fields: object
 ) -> SensingRequestReport:
     _, report = run(
-        star_scenario("sensing", members, probes, link=_werner(fidelity), seed=seed, **fields)
+        star_scenario("sensing", members, probes, link=werner_link(fidelity), seed=seed, **fields)
     )
     entry = report.requests[0]
     assert isinstance(entry, SensingRequestReport)
