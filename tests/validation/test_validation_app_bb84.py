@@ -28,6 +28,7 @@ import pytest
 from _validation_helpers import ALPHA
 from scipy import stats
 
+from qstack.layers.app.bb84_link import NO_KEY_SIGNAL_INTENSITY
 from qstack.qkd import decoy
 from qstack.qkd.decoy import IntensityStats, gllp_rate, vacuum_weak_estimate
 from tests.apps._apps_helpers import bb84_chain as chain
@@ -107,12 +108,14 @@ def test_gain_qber_and_rate_at_100_km() -> None:
 def test_no_key_beyond_the_maximum_distance() -> None:
     # At 160 km (beyond the ~140 km of the vacuum + weak decoy protocol with
     # nu = 0.1, and the 142 km of infinite decoys) the closed-form rate is
-    # negative: the signal's gain and QBER still match it, and no key is made.
+    # negative at every intensity: the signal's gain and QBER still match the
+    # model, and no key is made.
     length = 160.0
     assert decoy.max_distance_km(GYS, NU) < length
     assert decoy.optimal_intensity(GYS, length, NU)[1] < 0
     entry = _entry(_run(chain(length, 10**8, seed=23))[1])
     assert entry.secret_key_bits == 0
+    assert entry.signal_intensity == NO_KEY_SIGNAL_INTENSITY  # no intensity gives a key
     eta = GYS.transmittance(length)
     signal = decoy.expected_stats(entry.signal_intensity, eta, Y0, E_DETECTOR)
     n_signal = 10**8 * CLASSES[0]

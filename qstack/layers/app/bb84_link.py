@@ -50,6 +50,9 @@ from qstack.scenario.request import (
 #: Bits of pre-shared key each end of a hop starts with (enough for a few tags).
 PRESHARED_KEY_BITS = 4096
 QBER_THRESHOLD = 0.11
+#: Default signal intensity on a link that gives no key at any intensity
+#: (qstack's choice: half a photon per pulse, or twice the decoy's).
+NO_KEY_SIGNAL_INTENSITY = 0.5
 
 
 def wcp_link(spec: LinkSpec, misalignment: float) -> WcpLink:
@@ -70,11 +73,15 @@ def wcp_link(spec: LinkSpec, misalignment: float) -> WcpLink:
 
 def decoy_settings(link: WcpLink, length_km: float, options: dict[str, Any]) -> DecoySettings:
     """The source's settings: the request's, and by default the signal intensity
-    that maximises the vacuum + weak decoy key rate on this link."""
+    that maximises the vacuum + weak decoy key rate on this link; where no
+    intensity gives a key (beyond the maximum distance), ``NO_KEY_SIGNAL_INTENSITY``
+    (the search would end on the decoy's own intensity, where the bounds diverge)."""
     nu: float = options.get("decoy_intensity", DEFAULT_DECOY_INTENSITY)
     mu: float | None = options.get("signal_intensity")
     if mu is None:
-        mu = optimal_intensity(link, length_km, nu)[0]
+        mu, rate = optimal_intensity(link, length_km, nu)
+        if rate <= 0.0:
+            mu = max(NO_KEY_SIGNAL_INTENSITY, 2.0 * nu)
     weak: float = options.get("decoy_probability", DEFAULT_DECOY_PROBABILITY)
     vacuum: float = options.get("vacuum_probability", DEFAULT_VACUUM_PROBABILITY)
     return DecoySettings((mu, nu, 0.0), (1.0 - weak - vacuum, weak, vacuum))
