@@ -14,8 +14,13 @@ from typing import Literal
 
 from qstack.fsm.table import StateTable
 from qstack.layers.app.base import HOST_LIFECYCLE
+from qstack.layers.app.bb84 import BB84_LIFECYCLE
+from qstack.layers.app.chsh import CHSH_LIFECYCLE
+from qstack.layers.app.ghz import GHZ_LIFECYCLE
 from qstack.layers.app.pairs import PAIRS_LIFECYCLE
 from qstack.layers.app.qkd import QKD_LIFECYCLE
+from qstack.layers.app.remote_cnot import REMOTE_CNOT_LIFECYCLE
+from qstack.layers.app.sensing import SENSING_LIFECYCLE
 from qstack.layers.app.teleport import TELEPORT_LIFECYCLE
 from qstack.layers.link.egp import LINK_ENTITY, PAIR_LIFECYCLE, REQUEST_LIFECYCLE
 from qstack.layers.network.qnp import CIRCUIT_LIFECYCLE, NETWORK_ENTITY
@@ -25,7 +30,17 @@ LAYER_TABLES: dict[str, tuple[StateTable, ...]] = {
     "physical": (STATION_LIFECYCLE,),
     "link": (LINK_ENTITY, REQUEST_LIFECYCLE, PAIR_LIFECYCLE),
     "network": (NETWORK_ENTITY, CIRCUIT_LIFECYCLE),
-    "app": (HOST_LIFECYCLE, PAIRS_LIFECYCLE, QKD_LIFECYCLE, TELEPORT_LIFECYCLE),
+    "app": (
+        HOST_LIFECYCLE,
+        PAIRS_LIFECYCLE,
+        QKD_LIFECYCLE,
+        TELEPORT_LIFECYCLE,
+        CHSH_LIFECYCLE,
+        REMOTE_CNOT_LIFECYCLE,
+        GHZ_LIFECYCLE,
+        SENSING_LIFECYCLE,
+        BB84_LIFECYCLE,
+    ),
 }
 
 DiagramFormat = Literal["mermaid", "dot"]

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from qstack.hardware.memory import Memory
 from qstack.layers.app.base import AppHost, Session
-from qstack.layers.app.service import AppMessage, SessionSetup
+from qstack.layers.app.service import AppMessage, HardwareView, SessionSetup, SetupError
 from qstack.layers.link import state as lc
 from qstack.layers.link.service import LinkEntity, LinkLayerFactory, LinkService
 from qstack.layers.network.messages import NetCreate
@@ -34,6 +34,7 @@ from qstack.quantum.store import QuantumStore
 from qstack.registry import Registry, UnknownPluginError
 from qstack.reports import FaultReport
 from qstack.scenario import FaultSpec, RequestSpec, Scenario
+from qstack.scenario.request import APP_FIELDS
 from qstack.sim.classical import ClassicalNetwork
 from qstack.sim.kernel import Simulator, ps_to_seconds, seconds_to_ps
 from qstack.sim.random import RandomStreams
@@ -41,15 +42,13 @@ from qstack.sim.trace import Tracer, TraceRecord
 from qstack.wiring import (
     Link,
     Run,
+    TracedNetworkService,
     TracedNetworkUser,
     bind_link_user,
     build_link,
     build_memory,
     link_service,
 )
-
-#: Application fields of a request that the built-in applications read.
-APP_OPTION_FIELDS = ("states", "qber_threshold", "classical_attack")
 
 
 class TopologyError(ValueError):
@@ -127,9 +126,15 @@ class Network:
         }
         self.sessions: dict[str, Session] = {}
         self._fastest: dict[tuple[str, str], tuple[list[str], int]] = {}
+        self.hardware = HardwareView(scenario.nodes, scenario.links)
         self.apps = {
             name: AppHost(
-                name, self.memories[name], entity, self.sessions, self._send_app, self.oracle
+                name,
+                self.memories[name],
+                entity if tracer is None else TracedNetworkService(name, entity, tracer),
+                self.sessions,
+                self._send_app,
+                self.oracle,
             )
             for name, entity in self.network_entities.items()
         }
@@ -340,28 +345,29 @@ class Network:
         start_ps = seconds_to_ps(spec.start_s)
         app_options = {
             field: getattr(spec, field)
-            for field in APP_OPTION_FIELDS
-            if getattr(spec, field, None) is not None
+            for field in APP_FIELDS.get(spec.app, ())
+            if getattr(spec, field) is not None
         }
-        session = session_class(
-            SessionSetup(
-                name=self.scenario.request_name(index),
-                src=spec.src,
-                dst=spec.dst,
-                create=create,
-                start_ps=start_ps,
-                rng=self.streams.stream(f"app/{spec.app}/{index}"),
-                options=app_options,
-            )
+        setup = SessionSetup(
+            name=self.scenario.request_name(index),
+            src=spec.src,
+            dst=spec.dst,
+            create=create,
+            start_ps=start_ps,
+            rng=self.streams.stream(f"app/{spec.app}/{index}"),
+            options={**app_options, **(spec.options or {})},
+            hardware=self.hardware,
+            set_timer=self.run_context.set_timer,
         )
+        try:
+            session = session_class(setup)
+        except SetupError as error:
+            raise TopologyError(f"requests[{index}]: {error}") from error
         self.sim.schedule_at(start_ps, self._start_request, session)
         return session
 
     def _start_request(self, session: Session) -> None:
-        now = self.sim.now
-        if self.tracer is not None:
-            self.tracer.record(TraceRecord(now, session.src, "network", "down", session.create))
-        self.apps[session.src].start(now, session)
+        self.apps[session.src].start(self.sim.now, session)
 
     # -- faults ---------------------------------------------------------------
 

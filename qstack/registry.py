@@ -93,8 +93,13 @@ def builtin_plugins() -> list[tuple[str, str, Factory]]:
 
     Imported lazily so that layer modules may import this module without a cycle.
     """
+    from qstack.layers.app.bb84 import Bb84Session
+    from qstack.layers.app.chsh import ChshSession
+    from qstack.layers.app.ghz import GhzSession
     from qstack.layers.app.pairs import PairsSession
     from qstack.layers.app.qkd import QkdSession
+    from qstack.layers.app.remote_cnot import RemoteCnotSession
+    from qstack.layers.app.sensing import SensingSession
     from qstack.layers.app.teleport import TeleportSession
     from qstack.layers.link.egp import LinkLayer
     from qstack.layers.network.policies import Bbpssw, Dejmps, NestedSwap, SwapAsap
@@ -114,6 +119,11 @@ def builtin_plugins() -> list[tuple[str, str, Factory]]:
         ("app", PairsSession.app, PairsSession),
         ("app", QkdSession.app, QkdSession),
         ("app", TeleportSession.app, TeleportSession),
+        ("app", ChshSession.app, ChshSession),
+        ("app", RemoteCnotSession.app, RemoteCnotSession),
+        ("app", GhzSession.app, GhzSession),
+        ("app", SensingSession.app, SensingSession),
+        ("app", Bb84Session.app, Bb84Session),
     ]
 
 

@@ -32,7 +32,20 @@ from qstack.conformance.clauses import CLAUSES
 from qstack.conformance.clauses import Layer as ClauseLayer
 from qstack.diagrams import LAYER_TABLES
 from qstack.fsm.table import StateTable
+from qstack.layers.app.bb84 import (
+    Bb84Clicks,
+    Bb84Confirm,
+    Bb84Pulses,
+    Bb84Relay,
+    Bb84RelayDone,
+    Bb84Sifting,
+    Bb84Start,
+)
+from qstack.layers.app.chsh import ChshResults
+from qstack.layers.app.ghz import GhzCorrection
 from qstack.layers.app.qkd import QkdBases
+from qstack.layers.app.remote_cnot import RemoteCnotBit
+from qstack.layers.app.sensing import SensingOutcome
 from qstack.layers.app.teleport import TeleportCorrection
 from qstack.layers.link.messages import (
     LinkCancel,
@@ -112,6 +125,17 @@ MESSAGE_MODELS: dict[str, tuple[type[Message], ...]] = {
     "app": (
         QkdBases,
         TeleportCorrection,
+        ChshResults,
+        RemoteCnotBit,
+        GhzCorrection,
+        SensingOutcome,
+        Bb84Start,
+        Bb84Pulses,
+        Bb84Clicks,
+        Bb84Sifting,
+        Bb84Confirm,
+        Bb84Relay,
+        Bb84RelayDone,
     ),
     # What the run itself did to the network.
     "run": (FaultTrace,),

@@ -28,8 +28,15 @@ from qstack.layers.link.service import (
     LinkUser,
     SettingChooser,
 )
-from qstack.layers.network.messages import NetDone, NetError, NetExpire, NetOk
-from qstack.layers.network.service import NetworkUser
+from qstack.layers.network.messages import (
+    NetCreate,
+    NetDone,
+    NetError,
+    NetErrorReason,
+    NetExpire,
+    NetOk,
+)
+from qstack.layers.network.service import NetworkService, NetworkUser
 from qstack.layers.physical.settings import BrightStateSetting, FixedSetting
 from qstack.layers.physical.station import HeraldingStation
 from qstack.messages import PeerMessage, Primitive
@@ -322,6 +329,27 @@ class TracedNetworkUser(_Traced):
     def net_expire(self, now: int, expire: NetExpire) -> None:
         self._record(now, expire)
         self._inner.net_expire(now, expire)
+
+
+class TracedNetworkService:
+    """A node's network service as its applications use it, tracing every
+    NET_CREATE going down (a session may issue several, or none)."""
+
+    def __init__(self, node: str, inner: NetworkService, tracer: Tracer) -> None:
+        self._node = node
+        self._inner = inner
+        self._tracer = tracer
+
+    @property
+    def next_request_id(self) -> str:
+        return self._inner.next_request_id
+
+    def create(self, now: int, request: NetCreate) -> str:
+        self._tracer.record(TraceRecord(now, self._node, "network", "down", request))
+        return self._inner.create(now, request)
+
+    def abort(self, now: int, request_id: str, reason: NetErrorReason, detail: str) -> None:
+        self._inner.abort(now, request_id, reason, detail)
 
 
 def bind_link_user(link: Link, side: int, user: LinkUser, tracer: Tracer | None) -> None:

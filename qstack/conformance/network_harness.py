@@ -140,7 +140,6 @@ class NetworkHarness:
             )
         )
         self.requests.append(pairs)
-        self.tracer.record(TraceRecord(now, src, "network", "down", request))
         network.apps[src].start(now, pairs)
         self._observe()
 

@@ -25,7 +25,7 @@ from qstack.layers.link.messages import LinkCreate, LinkOk
 from qstack.layers.network.messages import NetCreate, NetOk
 from qstack.layers.physical.messages import AttemptCancelTrace, AttemptTrace, HeraldTrace
 from qstack.physics.state import PairState
-from qstack.quantum.store import PairRecord, QuantumStore, QubitRegister
+from qstack.quantum.store import PairRecord, QuantumStore, QubitRegister, StateRecord
 from qstack.sim.trace import TraceRecord
 
 Clock = Callable[[], int]
@@ -65,11 +65,11 @@ class Ledger:
         self._memories = memories
         self._clock = clock
         self.placements: list[Placement] = []
-        self._current: dict[tuple[str, int], PairRecord] = {}
+        self._current: dict[tuple[str, int], StateRecord] = {}
         store.placement = self._placed
 
     def _placed(
-        self, now: int, register: QubitRegister, qubit: int, record: PairRecord | None
+        self, now: int, register: QubitRegister, qubit: int, record: StateRecord | None
     ) -> None:
         key = (register.node, qubit)
         old = self._current.pop(key, None)

@@ -10,6 +10,7 @@ answers, the verification hash and the hashing seeds.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,9 @@ from qstack.qkd.sifting import QberStats, estimate_qber, sift
 from qstack.qkd.verify import verify_keys
 
 _EMPTY: Bits = np.zeros(0, dtype=np.uint8)
+
+KeyLength = Callable[[int, int], int]
+"""(reconciled bits, leaked bits) -> secret key bits: a key-length bound of one's own."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ def distill(
     eps_pe: float | None = None,
     cascade_passes: int = 4,
     verify_bits: int = 64,
+    key_length: KeyLength | None = None,
 ) -> DistillResult:
     """Turn both parties' raw measurement records into equal secret keys, or abort.
 
@@ -75,7 +80,8 @@ def distill(
     verification finds the reconciled keys differ. The key length uses the
     asymptotic formula of ``secret_key_length``; ``finite_size`` replaces each
     basis's phase error rate by its Serfling upper bound at ``eps_pe`` (default
-    2^-security_bits). A zero-length result is not an abort: the round simply
+    2^-security_bits). ``key_length`` replaces that formula (e.g. decoy-state
+    BB84's GLLP bound). A zero-length result is not an abort: the round simply
     yielded no secret bits. Deterministic given ``rng``.
     """
     sifted = sift(alice_bits, bob_bits, alice_bases, bob_bases)
@@ -125,7 +131,11 @@ def distill(
     e_phase = stats.phase_error_rate(
         (2.0**-security_bits if eps_pe is None else eps_pe) if finite_size else None
     )
-    length = secret_key_length(n, e_phase, leaked, security_bits)
+    length = (
+        secret_key_length(n, e_phase, leaked, security_bits)
+        if key_length is None
+        else key_length(n, leaked)
+    )
     if length > 0:
         pa = ToeplitzHash.random(rng, n, length)
         key_a, key_b = pa(est.alice), pa(ec.key)

@@ -22,7 +22,7 @@ from.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -39,6 +39,9 @@ from qstack.physics.state import (
     swap_states_random,
 )
 from qstack.physics.teleportation import bell_projections, noisy_bell_projections
+from qstack.quantum import multi
+from qstack.quantum.errors import QubitError
+from qstack.quantum.multi import MultiRecord
 
 Uniform = Callable[[], float]
 Recurrence = Callable[..., tuple[float, BellDiagonal]]
@@ -55,11 +58,6 @@ _MIXED = np.eye(2, dtype=np.complex128) / 2
 def _bell_matrix(state: PairState) -> npt.NDArray[np.complex128]:
     assert isinstance(state, BellDiagonal)
     return from_bell_diagonal(state)
-
-
-class QubitError(Exception):
-    """A quantum operation named a qubit that cannot take it (no state there,
-    or not one of the caller's)."""
 
 
 class PairRecord:
@@ -120,7 +118,10 @@ class PairRecord:
         return 0 if self.registers[0] is register and self.qubits[0] == qubit else 1
 
 
-Placement = Callable[[int, "QubitRegister", int, PairRecord | None], None]
+StateRecord = PairRecord | MultiRecord
+"""What a qubit slot holds: a pair, or a share of a state over more qubits."""
+
+Placement = Callable[[int, "QubitRegister", int, StateRecord | None], None]
 """Told of every write into a qubit slot: (now, register, qubit, new record)."""
 
 
@@ -157,15 +158,24 @@ class QubitRegister:
         self.noise = noise
         self.errors = errors
         self.swap_success_probability = swap_success_probability
-        self._slots: list[PairRecord | None] = [None] * size
+        self._slots: list[StateRecord | None] = [None] * size
 
-    def _record(self, qubit: int) -> PairRecord:
+    def _record(self, qubit: int) -> StateRecord:
         record = self._slots[qubit]
         if record is None:
             raise QubitError(f"{self.node}: qubit {qubit} holds no quantum state")
         return record
 
-    def _place(self, now: int, qubit: int, record: PairRecord | None) -> None:
+    def _pair(self, qubit: int) -> PairRecord:
+        record = self._record(qubit)
+        if isinstance(record, MultiRecord):
+            raise QubitError(
+                f"{self.node}: qubit {qubit} is part of a state over more than two qubits; "
+                "pair operations cannot take it"
+            )
+        return record
+
+    def _place(self, now: int, qubit: int, record: StateRecord | None) -> None:
         self._slots[qubit] = record
         placement = self._store.placement
         if placement is not None:
@@ -178,7 +188,10 @@ class QubitRegister:
     def reset(self, now: int, qubit: int) -> None:
         """The qubit is freed: whatever it held is gone from it."""
         slots = self._slots
-        if slots[qubit] is not None:
+        record = slots[qubit]
+        if record is not None:
+            if isinstance(record, MultiRecord):
+                record.hand_over(now, self, qubit)
             slots[qubit] = None
             placement = self._store.placement
             if placement is not None:
@@ -190,6 +203,9 @@ class QubitRegister:
         """Apply Pauli ``k`` (0 I, 1 X, 2 Z, 3 Y) to ``qubit`` at ``now``."""
         if k:
             record = self._record(qubit)
+            if isinstance(record, MultiRecord):
+                multi.pauli(record, self, now, qubit, k)
+                return
             record.advance(now)
             record.state.pauli(k, record.side_of(self, qubit))
             record.bell_index ^= k
@@ -200,9 +216,12 @@ class QubitRegister:
         The first half of a pair measured draws from its marginal; the second
         from the joint distribution conditioned on the first (true) result, so
         the correlations are exactly those of the simulated state; the node's
-        ``measurement_error`` then flips the reported bit.
+        ``measurement_error`` then flips the reported bit. A qubit in a state
+        over more qubits is measured as :meth:`measure_share` does.
         """
         record = self._record(qubit)
+        if isinstance(record, MultiRecord):
+            return multi.measure(self, now, qubit, basis, uniform, self.errors.measurement_error)
         record.advance(now)
         side = record.side_of(self, qubit)
         first = record.measured
@@ -240,7 +259,7 @@ class QubitRegister:
         outcome (the Pauli the far pair is off from the product of the two
         inputs); the node's gate and measurement errors act on the Bell-state
         measurement (``physics.state.swap_states_random``)."""
-        pair_left, pair_right = self._record(left), self._record(right)
+        pair_left, pair_right = self._pair(left), self._pair(right)
         pair_left.advance(now)
         pair_right.advance(now)
         inner_left = pair_left.side_of(self, left)
@@ -283,7 +302,7 @@ class QubitRegister:
 
     def _lose(self, now: int, qubit: int) -> None:
         """The qubit's state is gone; the far half keeps its reduced state."""
-        record = self._record(qubit)
+        record = self._pair(qubit)
         record.advance(now)
         far = 1 - record.side_of(self, qubit)
         state = record.state
@@ -331,7 +350,7 @@ class QubitRegister:
         pair holds the purified state (twirled to its Bell diagonal). Both
         ends' gate and measurement errors enter the round
         (``errors.bilateral_errors``)."""
-        pair_kept, pair_gone = self._record(kept), self._record(sacrificed)
+        pair_kept, pair_gone = self._pair(kept), self._pair(sacrificed)
         pair_kept.advance(now)
         pair_gone.advance(now)
         far = pair_kept.registers[1 - pair_kept.side_of(self, kept)]
@@ -373,7 +392,7 @@ class QubitRegister:
         of the pair in ``qubit``; the far half is left holding the teleported
         state before its correction. Returns the reported Bell outcome (the
         node's gate and measurement errors act on the measurement)."""
-        record = self._record(qubit)
+        record = self._pair(qubit)
         record.advance(now)
         side = record.side_of(self, qubit)
         state = record.state if side == 0 else exchange_qubits(record.state)
@@ -394,6 +413,33 @@ class QubitRegister:
             lone.consumed = (record.state, record.bell_index)
         self._place(now, qubit, None)
         return outcome
+
+    # -- operations on states over more qubits (qstack.quantum.multi) ------
+
+    def prepare(self, now: int, qubit: int, psi: Vector) -> None:
+        """Put a free qubit (holding no state) in the pure state ``psi``."""
+        multi.prepare(self, now, qubit, psi)
+
+    def prepare_purified(self, now: int, qubit: int, reference: str) -> None:
+        """Put a free qubit in Phi+ with a noiseless reference no node holds,
+        named ``(reference, -1)`` for the oracle (process fidelities)."""
+        multi.prepare_purified(self, now, qubit, reference)
+
+    def gate(
+        self, now: int, qubits: Sequence[int], unitary: Vector, gate_error: float = 0.0
+    ) -> None:
+        """A one- or two-qubit gate on this node's qubits; a two-qubit gate is
+        followed by depolarising noise of probability ``gate_error``. The
+        qubits' states (pairs included) become one exact multi-qubit state."""
+        multi.gate(self, now, qubits, unitary, gate_error)
+
+    def measure_share(
+        self, now: int, qubit: int, basis: str, uniform: Uniform, flip: float = 0.0
+    ) -> Literal[0, 1]:
+        """Measure ``qubit`` in ``basis`` ("Z", "X" or "Y"), the outcome
+        reported wrong with probability ``flip``; the state of everything it
+        is entangled with collapses, and the qubit holds no state after."""
+        return multi.measure(self, now, qubit, basis, uniform, flip)
 
 
 class QuantumStore:
@@ -455,5 +501,11 @@ class QuantumStore:
             placement(now, register_b, qubit_b, record)
 
     def record(self, node: str, qubit: int) -> PairRecord | None:
-        """The state record in a qubit (for the oracle and tests only)."""
+        """The pair record in a qubit (for the oracle and tests only); None
+        when it holds no state or a share of a state over more qubits."""
+        record = self.registers[node]._slots[qubit]
+        return None if isinstance(record, MultiRecord) else record
+
+    def holding(self, node: str, qubit: int) -> StateRecord | None:
+        """Whatever record a qubit holds (for the oracle and tests only)."""
         return self.registers[node]._slots[qubit]

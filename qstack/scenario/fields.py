@@ -63,9 +63,10 @@ MAX_DETECTION_WINDOW_S = 1.0
 MAX_TAG = 2**31 - 1
 #: Most purification rounds: each round doubles the link pairs a delivered pair costs.
 MAX_PURIFICATION_ROUNDS = 10
-#: Most members of a GHZ request: the true fidelity is computed from a state whose
-#: size grows as 4^members.
-MAX_GHZ_MEMBERS = 16
+#: Most members of a GHZ (or sensing) request: the state is simulated exactly, and
+#: the fusing centre's record peaks at members + 1 qubits (at most 10 in
+#: ``qstack.physics.multiqubit``; a 10-qubit density matrix is 16 MiB).
+MAX_GHZ_MEMBERS = 9
 #: Waxman square side: its diagonal stays below MAX_LENGTH_KM.
 MAX_AREA_KM = 70_000.0
 #: Free-form ``options`` tables: entries per table or list, characters per string.

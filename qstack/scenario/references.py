@@ -132,10 +132,16 @@ def request_problems(
                 reason = f"not connected to {req.src!r} (no path of links)"
                 problems.append(problem(ERR_VALUE, ("requests", i, *field), value, reason))
         ends_ok = len(problems) == before
-        if req.app == "bb84" and ends_ok and frozenset((req.src, req.dst)) not in neighbours:
+        if (
+            req.app == "bb84"
+            and not req.relay
+            and ends_ok
+            and frozenset((req.src, req.dst)) not in neighbours
+        ):
             reason = (
                 f"app 'bb84' runs between two neighbours: no link joins {req.src!r} and "
-                f"{req.dst!r} (prepare-and-measure BB84 sends its pulses over one fiber)"
+                f"{req.dst!r} (prepare-and-measure BB84 sends its pulses over one fiber; "
+                "set relay = true to relay keys through trusted nodes)"
             )
             problems.append(problem(ERR_VALUE, ("requests", i, "dst"), req.dst, reason))
         if req.purification is None and network.purification == "none" and req.purification_rounds:

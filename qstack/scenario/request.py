@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Self
@@ -19,6 +20,7 @@ from qstack.scenario.fields import (
     MAX_STRING_LENGTH,
     Duration,
     Flag,
+    FlipProb,
     Instant,
     Name,
     NodeRef,
@@ -44,14 +46,35 @@ BUILTIN_APPS: tuple[str, ...] = (
     "ghz",
     "remote_cnot",
     "bb84",
+    "sensing",
 )
 
-#: Request fields that belong to one built-in application (any other app: an error).
+#: Request fields that belong to built-in applications (any other app: an error).
 APP_FIELDS: dict[str, tuple[str, ...]] = {
     "qkd": ("z_basis_probability", "qber_threshold", "classical_attack"),
     "teleport": ("states",),
     "ghz": ("members",),
+    "sensing": ("members", "phase", "repetitions", "visibility"),
+    "bb84": (
+        "signal_intensity",
+        "decoy_intensity",
+        "decoy_probability",
+        "vacuum_probability",
+        "misalignment",
+        "pulse_rate_hz",
+        "relay",
+    ),
 }
+#: Apps whose requests name their ``members``.
+MEMBER_APPS: tuple[str, ...] = ("ghz", "sensing")
+#: Defaults of the bb84 fields (qstack's choices, documented in specs/scenario.md).
+DEFAULT_DECOY_INTENSITY = 0.1
+DEFAULT_DECOY_PROBABILITY = 0.1
+DEFAULT_VACUUM_PROBABILITY = 0.1
+DEFAULT_PULSE_RATE_HZ = 1e9
+#: Largest mean photon number per pulse a bb84 request may ask for.
+MAX_PULSE_INTENSITY = 10.0
+MAX_PULSE_RATE_HZ = 1e12
 
 #: The built-in purification schemes ("none" turns purification off). Schemes
 #: are plug-ins: any well-formed name loads, and the run refuses a name its
@@ -64,6 +87,10 @@ DEFAULT_SWAP_POLICY = "asap"
 DEFAULT_PURIFICATION = "none"
 
 Members = Annotated[list[NodeRef], Field(min_length=3, max_length=MAX_GHZ_MEMBERS)]
+Intensity = Annotated[float, Field(gt=0, le=MAX_PULSE_INTENSITY, strict=True, allow_inf_nan=False)]
+PulseRate = Annotated[float, Field(gt=0, le=MAX_PULSE_RATE_HZ, strict=True, allow_inf_nan=False)]
+Phase = Annotated[float, Field(ge=0, le=math.pi, strict=True, allow_inf_nan=False)]
+Repetitions = Annotated[int, Field(strict=True, ge=1)]
 
 
 def default_request_name(app: str, index: int) -> str:
@@ -120,8 +147,20 @@ class RequestSpec(BaseModel):
     classical_attack: Literal["none", "tamper", "forge"] | None = None
     # teleport only
     states: Literal["haar", "cardinal"] | None = None
-    # ghz only
+    # ghz and sensing
     members: Members | None = None
+    # sensing only
+    phase: Phase | None = None
+    repetitions: Repetitions | None = None
+    visibility: Prob | None = None
+    # bb84 only
+    signal_intensity: Intensity | None = None
+    decoy_intensity: Intensity | None = None
+    decoy_probability: OpenProb | None = None
+    vacuum_probability: OpenProb | None = None
+    misalignment: FlipProb | None = None
+    pulse_rate_hz: PulseRate | None = None
+    relay: Flag | None = None
     # plug-in apps only: their own options, validated by the plug-in
     options: dict[str, Any] | None = None
 
@@ -143,14 +182,7 @@ class RequestSpec(BaseModel):
             problems.append(problem(ERR_VALUE, ("dst",), self.dst, reason))
         if self.purification == "none":
             problems += rounds_without_protocol(self.purification_rounds, "this request")
-        for app, names in APP_FIELDS.items():
-            if self.app == app:
-                continue
-            for name in names:
-                value = getattr(self, name)
-                if value is not None:
-                    reason = f"only for app = {app!r} (this request has app = {self.app!r})"
-                    problems.append(problem(ERR_VALUE, (name,), value, reason))
+        problems += self._foreign_field_problems()
         if self.options is not None and self.app in BUILTIN_APPS:
             own = APP_FIELDS.get(self.app)
             reason = (
@@ -158,15 +190,70 @@ class RequestSpec(BaseModel):
                 + (f" (its own fields: {', '.join(own)})" if own else "")
             )
             problems.append(problem(ERR_VALUE, ("options",), self.options, reason))
-        if self.app == "ghz":
+        if self.app in MEMBER_APPS:
             problems += self._members_problems()
+        if self.app == "sensing":
+            problems += self._sensing_problems()
+        if self.app == "bb84":
+            problems += self._bb84_problems()
         raise_problems(type(self).__name__, problems)
         return self
+
+    def _foreign_field_problems(self) -> list[InitErrorDetails]:
+        """Fields of the built-in apps given with another app."""
+        owners: dict[str, list[str]] = {}
+        for app, names in APP_FIELDS.items():
+            for name in names:
+                owners.setdefault(name, []).append(app)
+        out: list[InitErrorDetails] = []
+        for name, apps in owners.items():
+            value = getattr(self, name)
+            if value is not None and self.app not in apps:
+                which = " or ".join(repr(app) for app in apps)
+                reason = f"only for app = {which} (this request has app = {self.app!r})"
+                out.append(problem(ERR_VALUE, (name,), value, reason))
+        return out
+
+    def _sensing_problems(self) -> list[InitErrorDetails]:
+        """The phase lies on the probe's fringe; repetitions divide the probes."""
+        out: list[InitErrorDetails] = []
+        sensors = len(self.members or ())
+        if self.phase is not None and sensors and self.phase > math.pi / sensors:
+            reason = (
+                f"must be <= pi / {sensors} = {math.pi / sensors!r} (pi / the number of "
+                "members: the GHZ fringe cos(n phase) is ambiguous beyond it)"
+            )
+            out.append(problem(ERR_VALUE, ("phase",), self.phase, reason))
+        if self.repetitions is not None and self.pairs % self.repetitions:
+            reason = (
+                f"must divide pairs = {self.pairs} (each estimate uses repetitions probes "
+                "of the pairs GHZ probes)"
+            )
+            out.append(problem(ERR_VALUE, ("repetitions",), self.repetitions, reason))
+        return out
+
+    def _bb84_problems(self) -> list[InitErrorDetails]:
+        """A weak decoy below the signal; the three intensity classes' probabilities."""
+        out: list[InitErrorDetails] = []
+        decoy = self.decoy_intensity or DEFAULT_DECOY_INTENSITY
+        if self.signal_intensity is not None and not decoy < self.signal_intensity:
+            reason = f"must be above decoy_intensity = {decoy!r} (the weak decoy)"
+            out.append(problem(ERR_VALUE, ("signal_intensity",), self.signal_intensity, reason))
+        weak = self.decoy_probability or DEFAULT_DECOY_PROBABILITY
+        vacuum = self.vacuum_probability or DEFAULT_VACUUM_PROBABILITY
+        if weak + vacuum >= 1.0:
+            reason = (
+                f"decoy_probability + vacuum_probability = {weak + vacuum!r} must be < 1 "
+                "(the rest of the pulses are signal pulses)"
+            )
+            field = "vacuum_probability" if self.vacuum_probability else "decoy_probability"
+            out.append(problem(ERR_VALUE, (field,), getattr(self, field), reason))
+        return out
 
     def _members_problems(self) -> list[InitErrorDetails]:
         """GHZ: three or more distinct members, src and dst among them."""
         if self.members is None:
-            reason = "missing (required when app = 'ghz': the nodes sharing each GHZ state)"
+            reason = f"missing (required when app = {self.app!r}: the nodes sharing each GHZ state)"
             return [problem(ERR_MISSING, ("members",), None, reason)]
         out: list[InitErrorDetails] = []
         seen: set[str] = set()

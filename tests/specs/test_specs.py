@@ -19,7 +19,12 @@ import qstack.layers.network.messages as network_messages
 from qstack.conformance.clauses import CLAUSES
 from qstack.diagrams import LAYER_TABLES
 from qstack.layers.app.base import AppMessage
+from qstack.layers.app.bb84 import Bb84RequestReport
+from qstack.layers.app.chsh import ChshRequestReport
+from qstack.layers.app.ghz import GhzRequestReport
 from qstack.layers.app.qkd import DEFAULT_QBER_THRESHOLD, PRESHARED_KEY_BITS, QkdRequestReport
+from qstack.layers.app.remote_cnot import RemoteCnotRequestReport
+from qstack.layers.app.sensing import SensingRequestReport
 from qstack.layers.app.teleport import TeleportRequestReport
 from qstack.messages import Message
 from qstack.qkd.auth import Authenticator
@@ -342,6 +347,11 @@ def _section(text: str, heading: str) -> str:
         ("What every session reports", RequestReport, None),
         ("The `qkd` application", QkdRequestReport, RequestReport),
         ("The `teleport` application", TeleportRequestReport, RequestReport),
+        ("The `chsh` application", ChshRequestReport, RequestReport),
+        ("The `remote_cnot` application", RemoteCnotRequestReport, RequestReport),
+        ("The `ghz` application", GhzRequestReport, RequestReport),
+        ("The `sensing` application", SensingRequestReport, RequestReport),
+        ("The `bb84` application", Bb84RequestReport, RequestReport),
     ],
 )
 def test_application_reports_are_documented(
@@ -385,7 +395,7 @@ def test_application_spec_states_the_qkd_parameters_the_code_uses() -> None:
 def test_every_application_has_invariants() -> None:
     text = (SPECS / "application.md").read_text(encoding="utf-8")
     guarantees = _guarantees(_section(text, "Invariants"))
-    for app in ("pairs", "qkd", "teleport"):
+    for app in ("pairs", "qkd", "teleport", "chsh", "remote_cnot", "ghz", "sensing", "bb84"):
         assert any(item.startswith(f"`{app}`") for item in guarantees), app
     for kind in (message_kind(model) for model in MESSAGE_MODELS["app"]):
         assert any(kind in item for item in guarantees), kind

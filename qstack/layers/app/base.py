@@ -23,7 +23,14 @@ from qstack.fsm.table import FastTable, StateTable, Transition, fire
 from qstack.hardware.memory import Memory
 from qstack.layers.app.service import AppMessage, QubitTruth, SessionSetup
 from qstack.layers.link.messages import CreateType
-from qstack.layers.network.messages import NetDone, NetError, NetExpire, NetOk
+from qstack.layers.network.messages import (
+    NetCreate,
+    NetDone,
+    NetError,
+    NetErrorReason,
+    NetExpire,
+    NetOk,
+)
 from qstack.layers.network.service import NetworkService
 from qstack.quantum.store import QubitRegister
 from qstack.reports import RequestReport
@@ -68,6 +75,11 @@ class Session:
         self.pair_ids: list[str] = []
         self.ends_done = 0
         self._first_report: dict[str, tuple[int, float | None]] = {}
+
+    @property
+    def ends(self) -> tuple[str, ...]:
+        """The nodes the session runs at (its two ends; more for some apps)."""
+        return (self.src, self.dst)
 
     @property
     def status(self) -> SessionStatus:
@@ -146,6 +158,13 @@ class Session:
         """The application's own report fields (none for the base)."""
         return {}
 
+    def begin(self, host: AppHost, now: int) -> None:
+        """Start at the source (``host``): by default, the request's one NET_CREATE.
+
+        A subclass may issue several (:meth:`AppHost.create`) or none (then
+        it routes its messages with :meth:`AppHost.attach`)."""
+        self.request_id = host.create(now, self, self.create)
+
     # -- handlers every application's table uses ------------------------------
 
     @staticmethod
@@ -154,7 +173,11 @@ class Session:
 
     @staticmethod
     def on_lost(host: AppHost, session: Session, now: int, lost: LostContact) -> None:
-        session.ended(now, lost.detail)
+        session.lose(host, now, lost.detail)
+
+    def lose(self, host: AppHost, now: int, detail: str) -> None:
+        """End the session: ``host``'s end lost contact with it."""
+        self.ended(now, detail)
 
     @staticmethod
     def on_expire(host: AppHost, session: Session, now: int, expire: NetExpire) -> None:
@@ -166,14 +189,14 @@ class Session:
         """Late news for a session that has ended: nothing to act on."""
 
     @staticmethod
-    def drop_pair(host: AppHost, session: Session, now: int, ok: NetOk) -> None:
-        """A pair for a session that has ended: its qubit is freed at once."""
-        if ok.qubit is not None:
-            host.release(now, ok.qubit)
-
-    @staticmethod
     def note_end_done(host: AppHost, session: Session, now: int, done: NetDone) -> None:
         session.ends_done += 1
+
+    @staticmethod
+    def release_late(host: AppHost, session: Session, now: int, ok: NetOk) -> None:
+        """A pair for a session that has ended: free its qubit, nothing else."""
+        if ok.qubit is not None:
+            host.release(now, ok.qubit)
 
 
 def timed_out(host: AppHost, session: Session, error: NetError) -> bool:
@@ -187,28 +210,35 @@ def other_end_done(host: AppHost, session: Session, done: NetDone) -> bool:
 
 
 def common_rows(states: tuple[str, ...]) -> tuple[Transition, ...]:
-    """The rows every application shares, given its live ``states``: a
-    network error ends a live session (``expired`` at the deadline,
-    ``error`` otherwise), so does an end that lost contact with the session
-    (its node failed, or a message to the other end could not be delivered);
-    NET_EXPIRE takes a pair back in any state; the ended states take late
-    news of lost contact."""
-    live = tuple(
-        row
-        for state in states
-        for row in (
-            Transition(state, NetError, "expired", Session.on_net_error, timed_out),
-            Transition(state, NetError, "error", Session.on_net_error),
-            Transition(state, LostContact, "error", Session.on_lost),
-        )
-    )
+    """The rows of a session with one network request, given its live
+    ``states``: a network error ends a live session (``expired`` at the
+    deadline, ``error`` otherwise); and the :func:`fault_rows`."""
     return (
-        live
-        + tuple(Transition(state, LostContact, state, Session.ignore) for state in ENDED)
-        + tuple(
+        *(
+            row
+            for state in states
+            for row in (
+                Transition(state, NetError, "expired", Session.on_net_error, timed_out),
+                Transition(state, NetError, "error", Session.on_net_error),
+            )
+        ),
+        *fault_rows(states),
+    )
+
+
+def fault_rows(states: tuple[str, ...]) -> tuple[Transition, ...]:
+    """The rows every application has, given its live ``states``: an end
+    that lost contact with the session (its node failed, or a message to
+    another end could not be delivered) ends it in ``error``; NET_EXPIRE
+    takes a pair back in any state; the ended states take late news of lost
+    contact."""
+    return (
+        *(Transition(state, LostContact, "error", Session.on_lost) for state in states),
+        *(Transition(state, LostContact, state, Session.ignore) for state in ENDED),
+        *(
             Transition(state, NetExpire, state, Session.on_expire, note="forget the pair")
             for state in (*states, *ENDED)
-        )
+        ),
     )
 
 
@@ -273,8 +303,25 @@ class AppHost:
         return self.memory.qubits
 
     def start(self, now: int, session: Session) -> None:
-        """Issue the session's NET_CREATE from this node (its source)."""
+        """Start the session at this node (its source): its NET_CREATE(s)."""
         fire(self, HOST_LIFECYCLE.name, SessionStart(session), now)
+
+    def create(self, now: int, session: Session, request: NetCreate) -> str:
+        """Issue a NET_CREATE for ``session`` (a session may issue several);
+        its primitives will reach the session. Returns the request id."""
+        request_id = self._network.next_request_id
+        self._sessions[request_id] = session
+        self._network.create(now, request)
+        return request_id
+
+    def abort(self, now: int, request_id: str, reason: NetErrorReason, detail: str) -> None:
+        """End a request this node issued, everywhere on its path."""
+        self._network.abort(now, request_id, reason, detail)
+
+    def attach(self, key: str, session: Session) -> None:
+        """Hand application messages whose ``request_id`` is ``key`` to
+        ``session`` (for a session that issues no network request)."""
+        self._sessions[key] = session
 
     def node_failed(self, now: int) -> None:
         """Fault: the node crashed; every session with an end here ends."""
@@ -298,6 +345,10 @@ class AppHost:
     def release(self, now: int, qubit: int) -> None:
         self.memory.release(now, qubit, self.holder)
 
+    def allocate(self) -> int | None:
+        """A free qubit for the application's own use (None: none is free)."""
+        return self.memory.allocate(self.holder)
+
     def net_ok(self, now: int, ok: NetOk) -> None:
         session = self._sessions[ok.request_id]
         session.table.dispatch(self, session, now, ok)
@@ -319,15 +370,13 @@ class AppHost:
         session.table.dispatch(self, session, now, message)
 
     def _start(self, _: AppHost, now: int, start: SessionStart) -> None:
-        session = start.session
-        session.request_id = self._network.next_request_id
-        self._sessions[session.request_id] = session
-        self._network.create(now, session.create)
+        start.session.begin(self, now)
 
     def _crashed(self, _: AppHost, now: int, event: NodeDown) -> None:
         lost = LostContact(f"node {self.node} failed")
-        for session in list(self._sessions.values()):
-            if self.node in (session.src, session.dst):
+        sessions = {id(session): session for session in self._sessions.values()}
+        for session in sessions.values():
+            if self.node in session.ends:
                 session.table.dispatch(self, session, now, lost)
 
 

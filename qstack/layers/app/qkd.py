@@ -27,10 +27,10 @@ import numpy.typing as npt
 from pydantic import Field
 
 from qstack.fsm.table import StateTable, Transition
+from qstack.layers.app.authentication import MessageAuth
 from qstack.layers.app.base import AppHost, Session, common_rows
 from qstack.layers.app.service import AppMessage, SessionSetup
 from qstack.layers.network.messages import NetDone, NetError, NetOk
-from qstack.qkd.auth import Authenticator, KeyPool, Tag
 from qstack.qkd.pipeline import distill
 from qstack.reports import RequestReport
 
@@ -52,17 +52,13 @@ class QkdBases(AppMessage):
     tag_value: int = Field(ge=0, lt=2**64)
 
 
-def _authenticated_bytes(message: QkdBases) -> bytes:
-    return message.model_dump_json(exclude={"tag_sequence", "tag_value"}).encode()
-
-
 class _End:
     """What one end of the session knows."""
 
     def __init__(self, preshared: Bits) -> None:
         self.results: dict[str, tuple[str, int]] = {}
         self._arrays: tuple[Bits, Bits] | None = None
-        self.auth = Authenticator(KeyPool(preshared.copy()))
+        self.auth = MessageAuth(preshared)
 
     def arrays(self) -> tuple[Bits, Bits]:
         """Bases (1 = X) and bits in the order of the sorted pair ids, which
@@ -74,14 +70,6 @@ class _End:
             bits = np.fromiter((results[i][1] for i in ids), np.uint8, len(ids))
             self._arrays = (bases, bits)
         return self._arrays
-
-    def sign(self, message: QkdBases) -> QkdBases:
-        tag = self.auth.tag(_authenticated_bytes(message))
-        return message.model_copy(update={"tag_sequence": tag.sequence, "tag_value": tag.value})
-
-    def check(self, message: QkdBases) -> bool:
-        tag = Tag(message.tag_sequence, message.tag_value)
-        return self.auth.verify(_authenticated_bytes(message), tag)
 
 
 class QkdRequestReport(RequestReport):
@@ -188,7 +176,7 @@ class QkdSession(Session):
         session.ends_done += 1
         bob = session._bob
         bases, _ = bob.arrays()
-        message = bob.sign(
+        message = bob.auth.sign(
             QkdBases(
                 request_id=session.request_id, bases=_as_text(bases), tag_sequence=0, tag_value=0
             )
@@ -227,7 +215,7 @@ class QkdSession(Session):
             session._early_bases = message
             return
         bases, _ = session._alice.arrays()
-        reply = session._alice.sign(
+        reply = session._alice.auth.sign(
             QkdBases(
                 request_id=session.request_id, bases=_as_text(bases), tag_sequence=0, tag_value=0
             )
@@ -283,7 +271,7 @@ def _at_bob(host: AppHost, session: Session, done: NetDone) -> bool:
 
 def _forged(host: AppHost, session: Session, message: QkdBases) -> bool:
     assert isinstance(session, QkdSession)
-    return not session._end(host).check(message)
+    return not session._end(host).auth.check(message)
 
 
 def _at_alice(host: AppHost, session: Session, message: QkdBases) -> bool:

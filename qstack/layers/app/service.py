@@ -12,15 +12,25 @@ and on what its node was told. The network layer below is reached through
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol
 
+import networkx as nx
 import numpy as np
 from pydantic import Field
 
+from qstack.layers.link.service import SetTimer
 from qstack.layers.network.messages import NetCreate
 from qstack.messages import PeerMessage
+from qstack.physics.errors import OperationErrors
 from qstack.quantum.store import QubitRegister
+from qstack.scenario import LinkSpec, NodeSpec
+
+
+class SetupError(ValueError):
+    """A request its application cannot serve on this network (the run refuses it)."""
 
 
 class AppMessage(PeerMessage):
@@ -35,6 +45,12 @@ class QubitTruth(Protocol):
     def fidelity(self, node: str, qubit: int, now: int) -> float: ...
 
     def qubit_fidelity(self, node: str, qubit: int, psi: Any, now: int) -> float: ...
+
+    def ghz_fidelity(self, node: str, qubit: int, now: int) -> float: ...
+
+    def fidelity_with(
+        self, node: str, qubit: int, parts: Sequence[tuple[str, int]], psi: Any, now: int
+    ) -> float: ...
 
 
 class AppHostService(Protocol):
@@ -61,6 +77,49 @@ class AppHostService(Protocol):
         """Free a qubit the network layer handed up."""
         ...
 
+    def allocate(self) -> int | None:
+        """A free qubit of the node for the application's own use (None: none free)."""
+        ...
+
+
+class HardwareView:
+    """What the applications may know of the hardware: the scenario's nodes
+    and links as given (frozen entries, read only).
+
+    A node knows its own parameters (its local operations' errors) and an
+    application that sends its own light over a fiber (``bb84``) knows that
+    fiber's; the network layer's state is not here.
+    """
+
+    __slots__ = ("_graph", "_links", "_nodes")
+
+    def __init__(self, nodes: Sequence[NodeSpec], links: Sequence[LinkSpec]) -> None:
+        self._nodes: Mapping[str, NodeSpec] = MappingProxyType({n.name: n for n in nodes})
+        self._links: Mapping[frozenset[str], LinkSpec] = MappingProxyType(
+            {frozenset((link.a, link.b)): link for link in links}
+        )
+        self._graph = nx.Graph()
+        self._graph.add_nodes_from(self._nodes)
+        self._graph.add_edges_from((link.a, link.b) for link in links)
+
+    def node(self, name: str) -> NodeSpec:
+        """The ``[[nodes]]`` entry of ``name``."""
+        return self._nodes[name]
+
+    def operation_errors(self, name: str) -> OperationErrors:
+        """The gate and measurement errors of ``name``'s local operations."""
+        spec = self._nodes[name]
+        return OperationErrors(spec.gate_error, spec.measurement_error)
+
+    def link(self, a: str, b: str) -> LinkSpec | None:
+        """The ``[[links]]`` entry joining ``a`` and ``b``, if there is one."""
+        return self._links.get(frozenset((a, b)))
+
+    def path(self, src: str, dst: str) -> list[str]:
+        """A path of fewest links from ``src`` to ``dst`` (node names, ``src`` first)."""
+        path: list[str] = nx.shortest_path(self._graph, src, dst)
+        return path
+
 
 @dataclass(frozen=True, slots=True)
 class SessionSetup:
@@ -68,7 +127,10 @@ class SessionSetup:
 
     ``options`` are the request's application fields (the built-in apps'
     own keys, or a plug-in's ``options`` table), already validated by the
-    scenario; ``rng`` is the session's own random stream.
+    scenario; ``rng`` is the session's own random stream. ``hardware`` is a
+    read-only view of the scenario's nodes and links and ``set_timer`` the
+    run's timers (``set_timer(delay_ps, callback, argument)``), for the
+    applications that need them (None where a harness gives neither).
     """
 
     name: str
@@ -78,3 +140,5 @@ class SessionSetup:
     start_ps: int
     rng: np.random.Generator
     options: dict[str, Any]
+    hardware: HardwareView | None = None
+    set_timer: SetTimer | None = field(default=None, compare=False)

@@ -199,7 +199,7 @@ TELEPORT_LIFECYCLE = StateTable(
         Transition("running", NetDone, "done", _finished, _arrived_all),
         Transition("running", NetDone, "running", _T.on_done),
         *common_rows(("running",)),
-        *(Transition(s, NetOk, s, Session.drop_pair) for s in ("done", "error", "expired")),
+        *(Transition(s, NetOk, s, Session.release_late) for s in ("done", "error", "expired")),
         *(
             Transition(s, message, s, Session.ignore)
             for s in ("done", "error", "expired")
