@@ -15,7 +15,7 @@ from qstack.diagrams import LAYER_TABLES, DiagramError, layer_diagram, raw_diagr
 from qstack.network import Network, TopologyError
 from qstack.registry import PluginLoadError, Registry, load_object
 from qstack.reports import RunReport
-from qstack.runner import Progress
+from qstack.runner import Progress, RunInterrupted
 from qstack.scenario import (
     DEFAULT_SCENARIO_TOML,
     STDIN,
@@ -31,6 +31,8 @@ from qstack.scenario.fields import MAX_SEED
 EXIT_BAD_INPUT = 2
 #: Exit status when qstack itself fails (a bug): never a traceback, one line instead.
 EXIT_INTERNAL_ERROR = 1
+#: Ctrl-C, as a shell reports a process ended by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
 
 #: Wall seconds before the progress indicator appears.
 PROGRESS_AFTER_S = 1.0
@@ -241,18 +243,28 @@ def _run(args: argparse.Namespace) -> int:
     except (ScenarioError, TopologyError, PluginLoadError) as error:
         print(f"qstack: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except RunInterrupted as stop:
+        if show_progress:
+            sys.stderr.write("\n")
+        _print_report(stop.report, args.json, out)
+        print(f"qstack: {stop}; the report above is partial", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if show_progress and report.wall_time_s >= PROGRESS_AFTER_S:
         sys.stderr.write("\n")
-    if args.json:
-        print(report.model_dump_json(), file=out)
-    else:
-        print(format_report(report), file=out)
+    _print_report(report, args.json, out)
     return 0
+
+
+def _print_report(report: RunReport, as_json: bool, out: TextIO) -> None:
+    print(report.model_dump_json() if as_json else format_report(report), file=out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
+    except KeyboardInterrupt:  # outside a run (loading, wiring): nothing to report
+        print("qstack: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``qstack run | head``): nothing left to say.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -39,18 +39,36 @@ def run_network(network: Network, progress: Progress | None = None) -> RunReport
             entity.state != "serving" for entity in entities
         )
 
-    while True:
-        if progress is None:
-            sim.run(until_ps, all_finished)
-        else:
-            step = max(until_ps // PROGRESS_SLICES, 1)
-            horizon = sim.now
-            while horizon < until_ps and not all_finished() and sim.pending:
-                horizon = min(horizon + step, until_ps)
-                sim.run(horizon, all_finished)
-                progress(sim.now / until_ps, time.perf_counter() - started)
-        if sim.pending or all_finished() or not _abort_stalled(network):
-            break
+    try:
+        while True:
+            if progress is None:
+                sim.run(until_ps, all_finished)
+            else:
+                step = max(until_ps // PROGRESS_SLICES, 1)
+                horizon = sim.now
+                while horizon < until_ps and not all_finished() and sim.pending:
+                    horizon = min(horizon + step, until_ps)
+                    sim.run(horizon, all_finished)
+                    progress(sim.now / until_ps, time.perf_counter() - started)
+            if sim.pending or all_finished() or not _abort_stalled(network):
+                break
+    except KeyboardInterrupt:
+        raise RunInterrupted(report_of(network, started)) from None
+    return report_of(network, started)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: ``report`` is what the run had done by then
+    (unfinished requests are ``running``)."""
+
+    def __init__(self, report: RunReport) -> None:
+        super().__init__(f"interrupted at simulated {report.sim_time_s:.6g} s")
+        self.report = report
+
+
+def report_of(network: Network, started: float) -> RunReport:
+    """The run's report as of now (``started``: its wall-clock start)."""
+    sim = network.sim
     return RunReport(
         seed=network.seed,
         sim_time_s=ps_to_seconds(sim.now),
@@ -73,7 +91,7 @@ def run_network(network: Network, progress: Progress | None = None) -> RunReport
                 if request.request_id
                 else None,
             )
-            for request in requests
+            for request in network.requests
         ],
         faults=list(network.faults),
     )

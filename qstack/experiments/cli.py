@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from qstack.cli import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from qstack.experiments import scenario_with_overrides
 from qstack.experiments.engines import ENGINES, EngineError, make_engine
 from qstack.experiments.grid import parse_axis
@@ -24,8 +25,6 @@ from qstack.experiments.sweeping import RunFailedError, execute, plan_sweep
 from qstack.scenario import Scenario, ScenarioError
 
 EXIT_RUN_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
 
 #: Columns of the stdout table (when present), after the swept keys.
 TABLE_COLUMNS = (
