@@ -67,22 +67,22 @@ def two_link_mean_slots(p: float) -> float:
 
 
 def two_link_mean_fidelity(fidelity: float, p: float, attempt_s: float, memory_t_s: float) -> float:
-    """Each link pair spends one attempt in memory before its herald (factor z on w,
-    z = e^(-2 T / T_mem): two qubits, each e^(-T/T_mem)); the first one then waits
-    D = |X - Y| more slots (z^D). P(D = 0) = p/(2 - p), P(D = k) = 2 p (1-p)^k/(2 - p),
+    """Each link pair is heralded with w = w(F); the first one then waits D = |X - Y|
+    slots for the other, losing z^D with z = e^(-2 T / T_mem) (two qubits, each
+    e^(-T/T_mem) a slot). P(D = 0) = p/(2 - p), P(D = k) = 2 p (1-p)^k/(2 - p),
     so E[z^D] = p/(2 - p) (1 + 2 r/(1 - r)) with r = (1 - p) z."""
     z = math.exp(-2.0 * attempt_s / memory_t_s)
     r = (1.0 - p) * z
     mean_z_wait = p / (2.0 - p) * (1.0 + 2.0 * r / (1.0 - r))
-    w_link = _w(fidelity) * z
+    w_link = _w(fidelity)
     return _f(w_link * w_link * mean_z_wait)
 
 
-def cutoff_floor(fidelity: float, attempt_s: float, cutoff_s: float, memory_t_s: float) -> float:
-    """The oldest pair a swap can use was heralded ``cutoff_s`` ago: the first link pair
-    has been in memory for at most attempt + cutoff, the second for its attempt."""
+def cutoff_floor(fidelity: float, cutoff_s: float, memory_t_s: float) -> float:
+    """The oldest pair a swap can use was heralded ``cutoff_s`` ago; the second is
+    swapped the moment it is heralded."""
     w = _w(fidelity)
-    return _f(w * w * math.exp(-2.0 * (2.0 * attempt_s + cutoff_s) / memory_t_s))
+    return _f(w * w * math.exp(-2.0 * cutoff_s / memory_t_s))
 
 
 # -- lab 3: QKD with an eavesdropper ---------------------------------------------
