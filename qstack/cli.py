@@ -142,23 +142,40 @@ def format_report(report: RunReport) -> str:
         )
     lines += [
         "",
-        f"{'request':<24} {'status':<8} {'delivered':>9} {'fidelity':>9} "
+        f"{'request':<28} {'status':<8} {'delivered':>9} {'fidelity':>9} "
         f"{'latency s':>10} {'rate Hz':>10}",
     ]
     for request in report.requests:
         fidelity = "-" if request.fidelity_mean is None else f"{request.fidelity_mean:.5f}"
         latency = "-" if request.latency_mean_s is None else f"{request.latency_mean_s:.4g}"
         rate = "-" if request.rate_hz is None else f"{request.rate_hz:.5g}"
-        name = f"{request.app} {request.src}->{request.dst}"
+        # Default names ("qkd-0") already say the application.
+        name = request.name
+        if not name.startswith(request.app):
+            name = f"{name} ({request.app})"
+        name = f"{name} {request.src}->{request.dst}"
         lines.append(
-            f"{name:<24} {request.status:<8} {request.delivered:>9} {fidelity:>9} "
+            f"{name:<28} {request.status:<8} {request.delivered:>9} {fidelity:>9} "
             f"{latency:>10} {rate:>10}"
         )
         if request.error:
             lines.append(f"    {request.error}")
+        if request.reroutes and request.path:
+            times = "once" if request.reroutes == 1 else f"{request.reroutes} times"
+            lines.append(
+                f"    routed again {times} after faults; last path {'-'.join(request.path)}"
+            )
         summary = request.summary()
         if summary:
             lines.append(f"    {summary}")
+    if report.faults:
+        lines += ["", f"{'fault':<32} {'at s':>10}"]
+        for fault in report.faults:
+            target = fault.node if fault.node is not None else f"{fault.a}-{fault.b}"
+            what = f"{fault.kind} {target}"
+            if fault.probability is not None:
+                what += f" p={fault.probability:g}"
+            lines.append(f"{what:<32} {fault.at_s:>10.6g}")
     return "\n".join(lines)
 
 

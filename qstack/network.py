@@ -395,8 +395,10 @@ class Network:
 
     def recover_node(self, name: str) -> None:
         """Fault over: node ``name`` is back, with an empty memory and no
-        circuits, usable by new ones; its neighbours notice after the fiber's
-        delay, and the news spreads."""
+        circuits, usable by new ones. Each of its links comes up once the two
+        ends have heard each other (a heartbeat each way over the fiber, so
+        nothing either end sent before can arrive after it); the news
+        spreads from there."""
         self._check_node("recover_node", name, down=True)
         now = self.sim.now
         self._log_fault("node_up", node=name)
@@ -404,13 +406,15 @@ class Network:
         self.network_entities[name].node_recovered(now)
         self.apps[name].node_recovered(now)
         for peer, entity in self.link_entities[name].items():
-            # Booting, the link layer reports what it finds down around it.
-            if frozenset((name, peer)) in self.classical.cut:
+            # Booting, the link layer finds what is down around it.
+            cut = frozenset((name, peer)) in self.classical.cut
+            if cut:
                 entity.fault(now, lc.FiberCut())
-            if peer in self.classical.down:
-                entity.fault(now, lc.PeerFailed())
+            peer_down = peer in self.classical.down
+            entity.fault(now, lc.PeerFailed() if peer_down else lc.AwaitingPeer())
             entity.fault(now, lc.NodeRecovered())
-            self._tell_neighbour(peer, name, lc.PeerRecovered())
+            if not (cut or peer_down):
+                self._heartbeat(name, peer, answer=True)
 
     def cut_link(self, a: str, b: str) -> None:
         """Fault: the fiber between ``a`` and ``b`` is cut. Both ends notice
@@ -431,6 +435,10 @@ class Network:
         self.classical.link_up(a, b)
         self.link_entities[a][b].fault(now, lc.FiberRepaired())
         self.link_entities[b][a].fault(now, lc.FiberRepaired())
+        if a not in self.classical.down and b not in self.classical.down:
+            # An end that came back while the fiber was cut hears its peer now.
+            self._heartbeat(a, b, answer=False)
+            self._heartbeat(b, a, answer=False)
 
     def set_classical_loss(self, a: str, b: str, probability: float) -> None:
         """From now on each classical message over the link ``a``-``b`` is lost
@@ -462,7 +470,8 @@ class Network:
             (self.cut_link if fault.kind == "link_down" else self.repair_link)(fault.a, fault.b)
 
     def _tell_neighbour(self, peer: str, name: str, event: lc.LinkFault) -> None:
-        """The neighbour ``peer`` of ``name`` notices a fault there one fiber delay later."""
+        """The neighbour ``peer`` of ``name`` notices a fault there one fiber
+        delay later (the heartbeats it expects stop coming)."""
         self.sim.schedule(
             self._link_delay_ps(name, peer), self._neighbour_noticed, (peer, name, event)
         )
@@ -471,6 +480,25 @@ class Network:
         peer, name, event = argument
         if peer not in self.classical.down:
             self.link_entities[peer][name].fault(self.sim.now, event)
+
+    def _heartbeat(self, sender: str, receiver: str, answer: bool) -> None:
+        """A heartbeat over the fiber: the receiver hears the sender is up
+        (and, with ``answer``, sends one back)."""
+        self.classical.send(
+            sender,
+            receiver,
+            (sender, receiver),
+            self._link_delay_ps(sender, receiver),
+            self._heard,
+            (sender, receiver, answer),
+            fiber=frozenset((sender, receiver)),
+        )
+
+    def _heard(self, argument: tuple[str, str, bool]) -> None:
+        sender, receiver, answer = argument
+        self.link_entities[receiver][sender].fault(self.sim.now, lc.PeerRecovered())
+        if answer:
+            self._heartbeat(receiver, sender, answer=False)
 
     def _check_node(self, action: str, name: str, down: bool) -> None:
         if name not in self.memories:

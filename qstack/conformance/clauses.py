@@ -99,7 +99,8 @@ NETWORK_CLAUSES: tuple[Clause, ...] = (
         "net/4.2",
         "network",
         "MUST",
-        "Both ends report the same set of pair_ids.",
+        "Both ends report the same set of pair_ids (less those the source took back "
+        "with NET_EXPIRE).",
         network_checks.check_net_4_2,
     ),
     Clause(
@@ -123,6 +124,30 @@ NETWORK_CLAUSES: tuple[Clause, ...] = (
         "MUST",
         "No delivered pair is older than the request's cutoff.",
         network_checks.check_net_4_5,
+    ),
+    Clause(
+        "net/4.6",
+        "network",
+        "MUST",
+        "A kept pair handed up (NET_OK) is entangled across the request's ends: its other "
+        "half is held at the other end, never lost with a failed node or a freed qubit.",
+        network_checks.check_net_4_6,
+    ),
+    Clause(
+        "net/4.7",
+        "network",
+        "MUST",
+        "Each end ends a request once, whatever fails: NET_DONE or NET_ERROR, never both.",
+        network_checks.check_net_4_7,
+    ),
+    Clause(
+        "net/4.8",
+        "network",
+        "MUST",
+        "A node that is down reports nothing but its failure's own NET_ERRORs (at that "
+        "instant) and the NET_ERROR refusing a NET_CREATE issued there, and holds no "
+        "qubit until it is back.",
+        network_checks.check_net_4_8,
     ),
 )
 

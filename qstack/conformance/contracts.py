@@ -120,9 +120,10 @@ def time_steps() -> st.SearchStrategy[int]:
 
 @dataclass(frozen=True, slots=True)
 class ChainParams:
-    """A repeater chain of abstract links."""
+    """A repeater chain of abstract links, or a ring."""
 
     hops: int
+    ring: bool
     length_km: float
     success_probability: float
     fidelity: float
@@ -131,10 +132,11 @@ class ChainParams:
 
 
 def chain_params() -> st.SearchStrategy[ChainParams]:
-    """Chains of 1-3 hops with fast abstract links."""
+    """Chains of 1-3 hops, and rings of 3-4 nodes, with fast abstract links."""
     return st.builds(
         ChainParams,
         hops=st.integers(1, 3),
+        ring=st.booleans(),
         length_km=st.sampled_from([1.0, 5.0, 10.0]),
         success_probability=st.sampled_from([0.3, 0.7]),
         fidelity=st.sampled_from([0.9, 0.97, 0.995]),
@@ -154,6 +156,7 @@ def net_requests() -> st.SearchStrategy[dict[str, Any]]:
                 st.none(), st.sampled_from([150 * US, 300 * US, 1_000 * US, 5_000 * US])
             ),
             "priority": st.integers(0, 2),
+            "reroute": st.booleans(),
         }
     )
 
@@ -341,6 +344,7 @@ class NetworkContract(_Machine):
         super().__init__()
         self.harness: NetworkHarness | None = None
         self.names: list[str] = []
+        self.links: list[tuple[str, str]] = []
 
     ending = "end (run past every deadline until idle)"
 
@@ -364,8 +368,10 @@ class NetworkContract(_Machine):
             qubits=params.qubits,
             memory_t_s=params.memory_t_s,
             seed=seed,
+            ring=params.ring,
         )
         self.names = [n.name for n in scenario.nodes]
+        self.links = [(link.a, link.b) for link in scenario.links]
 
         def make() -> None:
             self.harness = NetworkHarness(scenario, factory, seed)
@@ -382,6 +388,29 @@ class NetworkContract(_Machine):
         shown = ", ".join(f"{k}={v}" for k, v in fields.items())
         self._do(
             f"t={h.now}: NET_CREATE at {src} to {dst} ({shown})", lambda: h.create(src, request)
+        )
+
+    # A fault at a random time (one rule in three), checked like any other step.
+
+    @precondition(lambda self: self.harness is not None)
+    @rule(
+        kind=st.sampled_from(["node", "link", "loss"]),
+        index=st.integers(0, 7),
+        probability=st.sampled_from([0.0, 0.1, 0.3]),
+    )
+    def fault(self, kind: str, index: int, probability: float) -> None:
+        h = self.h
+        if kind == "node":
+            node = self.names[index % len(self.names)]
+            self._do(f"t={h.now}: fail or recover {node}", lambda: h.toggle_node(node))
+            return
+        a, b = self.links[index % len(self.links)]
+        if kind == "link":
+            self._do(f"t={h.now}: cut or repair {a}-{b}", lambda: h.toggle_link(a, b))
+            return
+        self._do(
+            f"t={h.now}: classical loss {probability} on {a}-{b}",
+            lambda: h.classical_loss(a, b, probability),
         )
 
 

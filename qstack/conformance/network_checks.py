@@ -7,7 +7,8 @@ from collections import defaultdict
 
 from qstack.conformance.checks import FIDELITY_TOLERANCE, Violation
 from qstack.conformance.observer import NetObservations
-from qstack.layers.network.messages import NetDone, NetError, NetOk
+from qstack.layers.network.messages import NetCreate, NetDone, NetError, NetExpire, NetOk
+from qstack.messages import FaultTrace
 from qstack.sim.trace import TraceRecord
 
 
@@ -100,9 +101,15 @@ def check_net_4_2(obs: NetObservations) -> list[Violation]:
     out: list[Violation] = []
     ends = _net_ends(obs)
     ids: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    expired: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for record in _net_ups(obs):
-        if isinstance(record.message, NetOk):
-            ids[record.message.request_id][record.node].append(record.message.pair_id)
+        message = record.message
+        if isinstance(message, NetOk):
+            ids[message.request_id][record.node].append(message.pair_id)
+    for record in obs.records:
+        message = record.message
+        if record.direction == "up" and isinstance(message, NetExpire):
+            expired[message.request_id][record.node].add(message.pair_id)
     for create in obs.creates:
         src, dst = create.node, create.create.remote
         per_node = ids.get(create.request_id, {})
@@ -119,7 +126,9 @@ def check_net_4_2(obs: NetObservations) -> list[Violation]:
                 )
         ended = ends.get(create.request_id, {})
         if ended.get(src, (0, ""))[1] == "done" and ended.get(dst, (0, ""))[1] == "done":
-            at_src, at_dst = set(per_node.get(src, [])), set(per_node.get(dst, []))
+            taken_back = expired.get(create.request_id, {})
+            at_src = set(per_node.get(src, [])) - taken_back.get(src, set())
+            at_dst = set(per_node.get(dst, [])) - taken_back.get(dst, set())
             if at_src != at_dst:
                 only_src = sorted(at_src - at_dst)[:3]
                 only_dst = sorted(at_dst - at_src)[:3]
@@ -217,6 +226,107 @@ def check_net_4_5(obs: NetObservations) -> list[Violation]:
                     truth.node,
                     f"NET_OK {truth.ok.pair_id}",
                     f"delivered at age {age} ps > cutoff_ps {cutoff}",
+                )
+            )
+    return out
+
+
+def check_net_4_6(obs: NetObservations) -> list[Violation]:
+    """A kept pair handed up is entangled across the request's two ends: its
+    other half is held at the other end, unless that end was given the pair
+    first (its application may have used it up since)."""
+    reports: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for truth in obs.oks:
+        reports[truth.ok.pair_id].append((truth.record, truth.node))
+    out: list[Violation] = []
+    for truth in obs.oks:
+        if truth.entangled is not False:
+            continue
+        earlier = reports[truth.ok.pair_id]
+        if any(node != truth.node and record < truth.record for record, node in earlier):
+            continue
+        out.append(
+            Violation(
+                "net/4.6",
+                truth.time_ps,
+                truth.node,
+                f"NET_OK {truth.ok.pair_id}",
+                f"qubit {truth.ok.qubit} is not entangled with the other end any more "
+                "(its other half was lost: freed, or its node failed)",
+            )
+        )
+    return out
+
+
+def check_net_4_7(obs: NetObservations) -> list[Violation]:
+    """Each end of a request ends it once: NET_DONE or NET_ERROR, never both."""
+    out: list[Violation] = []
+    first: dict[tuple[str, str], str] = {}
+    for record in _net_ups(obs):
+        message = record.message
+        if not isinstance(message, NetDone | NetError):
+            continue
+        key = (message.request_id, record.node)
+        if key in first:
+            out.append(
+                Violation(
+                    "net/4.7",
+                    record.time_ps,
+                    record.node,
+                    f"request {message.request_id}",
+                    f"{message.kind} after {first[key]}: the request had ended here",
+                )
+            )
+        else:
+            first[key] = message.kind
+    return out
+
+
+def check_net_4_8(obs: NetObservations) -> list[Violation]:
+    """A node that is down reports nothing and holds nothing until it is
+    back: no primitive goes up there from its failure on, but the failure's
+    own NET_ERRORs (at that instant, to its applications) and the NET_ERROR
+    that refuses a NET_CREATE issued there."""
+    out: list[Violation] = []
+    down_since: dict[str, int] = {}
+    refused: set[tuple[str, int]] = set()  # NET_CREATEs issued at a down node
+    for record in obs.records:
+        message = record.message
+        if isinstance(message, FaultTrace) and message.node is not None:
+            if message.fault == "node_down":
+                down_since[message.node] = record.time_ps
+            else:
+                down_since.pop(message.node, None)
+            continue
+        since = down_since.get(record.node)
+        if since is None:
+            continue
+        if record.direction == "down" and isinstance(message, NetCreate):
+            refused.add((record.node, record.time_ps))
+        elif record.direction == "up":
+            if isinstance(message, NetError) and (
+                record.time_ps == since or (record.node, record.time_ps) in refused
+            ):
+                continue
+            out.append(
+                Violation(
+                    "net/4.8",
+                    record.time_ps,
+                    record.node,
+                    type(message).__name__,
+                    f"reported while the node is down (it failed at {since} ps)",
+                )
+            )
+    for node in down_since:
+        held = [q for q, holder in enumerate(obs.holders.get(node, ())) if holder is not None]
+        if held:
+            out.append(
+                Violation(
+                    "net/4.8",
+                    obs.now,
+                    node,
+                    f"qubits {held[:5]}",
+                    "held at a node that is down (its memory was lost)",
                 )
             )
     return out

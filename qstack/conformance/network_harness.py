@@ -16,6 +16,7 @@ from qstack.layers.link.service import LinkLayerFactory
 from qstack.layers.network.messages import NetCreate, NetOk
 from qstack.layers.network.service import NetworkLayerFactory
 from qstack.network import Network
+from qstack.quantum.store import PairRecord
 from qstack.scenario import Scenario, parse_scenario
 from qstack.sim.kernel import seconds_to_ps
 from qstack.sim.trace import MemoryTracer, TraceRecord
@@ -44,7 +45,10 @@ class _ObservingTracer(MemoryTracer):
     def _truth(self, network: Network, record: TraceRecord, ok: NetOk) -> NetOkTruth:
         pair = None if ok.qubit is None else network.store.record(record.node, ok.qubit)
         if pair is None:
-            return NetOkTruth(len(self.records), record.node, record.time_ps, ok, None, None, None)
+            entangled = None if ok.qubit is None else False
+            return NetOkTruth(
+                len(self.records), record.node, record.time_ps, ok, None, None, None, entangled
+            )
         if pair.consumed is not None:
             state, index = pair.consumed
             fidelity = state.fidelity(index)
@@ -52,8 +56,34 @@ class _ObservingTracer(MemoryTracer):
             index = pair.bell_index
             fidelity = state_at(pair, record.time_ps).fidelity(index)
         return NetOkTruth(
-            len(self.records), record.node, record.time_ps, ok, index, fidelity, pair.born_ps
+            len(self.records),
+            record.node,
+            record.time_ps,
+            ok,
+            index,
+            fidelity,
+            pair.born_ps,
+            _other_half_held(network, pair, record.node, ok.qubit),
         )
+
+
+def _other_half_held(network: Network, pair: PairRecord, node: str, qubit: int | None) -> bool:
+    """Whether the pair's other half is still in the other end's memory (or
+    was used up there, e.g. teleported)."""
+    sides = [
+        side
+        for side in (0, 1)
+        if (register := pair.registers[side]) is not None
+        and register.node == node
+        and pair.qubits[side] == qubit
+    ]
+    if not sides:
+        return False
+    here = sides[0]
+    far = pair.registers[1 - here]
+    if far is None:
+        return pair.consumed is not None
+    return network.store.record(far.node, pair.qubits[1 - here]) is pair
 
 
 def chain_scenario(
@@ -65,10 +95,15 @@ def chain_scenario(
     qubits: int = 4,
     memory_t_s: float | None = None,
     seed: int = 0,
+    ring: bool = False,
 ) -> Scenario:
-    """A chain n0 - n1 - ... of abstract links, with no request of its own
+    """A chain n0 - n1 - ... of abstract links (closed into a ring with
+    ``ring``, when it has three nodes or more), with no request of its own
     (the harness issues them)."""
     names = [f"n{i}" for i in range(hops + 1)]
+    ends = list(itertools.pairwise(names))
+    if ring and len(names) >= 3:
+        ends.append((names[-1], names[0]))
     node: dict[str, Any] = {"qubits": qubits}
     if memory_t_s is not None:
         node["memory_t_s"] = memory_t_s
@@ -87,7 +122,7 @@ def chain_scenario(
                     "attempt_duration_s": attempt_duration_s,
                     "fidelity": fidelity,
                 }
-                for a, b in itertools.pairwise(names)
+                for a, b in ends
             ],
             # a placeholder the harness never reaches
             "requests": [
@@ -142,6 +177,35 @@ class NetworkHarness:
         self.requests.append(pairs)
         network.apps[src].start(now, pairs)
         self._observe()
+
+    # -- faults ---------------------------------------------------------------
+
+    def toggle_node(self, node: str) -> str:
+        """Fail ``node``, or bring it back if it is down; says which."""
+        network = self.network
+        if node in network.classical.down:
+            network.recover_node(node)
+            done = "node_up"
+        else:
+            network.fail_node(node)
+            done = "node_down"
+        self._observe()
+        return done
+
+    def toggle_link(self, a: str, b: str) -> str:
+        """Cut the fiber a-b, or repair it if it is cut; says which."""
+        network = self.network
+        if frozenset((a, b)) in network.classical.cut:
+            network.repair_link(a, b)
+            done = "link_up"
+        else:
+            network.cut_link(a, b)
+            done = "link_down"
+        self._observe()
+        return done
+
+    def classical_loss(self, a: str, b: str, probability: float) -> None:
+        self.network.set_classical_loss(a, b, probability)
 
     def advance(self, dt_ps: int) -> None:
         """Let ``dt_ps`` of simulated time pass."""

@@ -236,6 +236,9 @@ class NetOkTruth:
     reference_index: int | None
     fidelity: float | None
     birth_ps: int | None
+    #: A kept pair: its other half is held at the other end (or was used up
+    #: there already). None for a measured pair.
+    entangled: bool | None = None
 
 
 @dataclass(slots=True)

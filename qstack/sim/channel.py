@@ -21,6 +21,7 @@ class ClassicalChannel:
 
     __slots__ = (
         "_deliver",
+        "_fiber",
         "_network",
         "_route",
         "_sim",
@@ -53,6 +54,7 @@ class ClassicalChannel:
         self.layer = layer
         self.delay_ps = delay_ps
         self._route = (sender, receiver)
+        self._fiber = frozenset(self._route)
         self._deliver = deliver
         self._undeliverable = undeliverable
         self._tracer = tracer
@@ -70,7 +72,7 @@ class ClassicalChannel:
             self._arrive,
             message,
             self._undeliverable,
-            fixed=True,
+            self._fiber,
         )
 
     def _arrive(self, message: PeerMessage) -> None:

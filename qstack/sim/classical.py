@@ -24,8 +24,11 @@ fibers, as the classical internet under a quantum network is:
   way around. A message with no working route, or whose target is down, is
   given up on after :data:`UNREACHABLE_AFTER_PS` and its sender is told
   (``undeliverable``), as a transport reports a peer it cannot reach;
-- a message that reaches a node that failed meanwhile is dropped there,
-  and its sender is told as above.
+- a message whose target fails while it travels is lost (the transport
+  session died with the node, even if the node is back when it arrives),
+  as is a link layer's message on its fiber when the fiber is cut under
+  it; its sender is told as above. (A message on a route that can change is
+  taken to be resent around the cut; the extra delay is left out.)
 """
 
 from __future__ import annotations
@@ -54,11 +57,14 @@ class ClassicalNetwork:
     """Fault state of the classical network and the delivery of every message."""
 
     __slots__ = (
+        "_cut_at",
         "_delays",
+        "_failed_at",
         "_graph",
         "_last",
         "_loss",
         "_sim",
+        "_ticks",
         "_uniforms",
         "cut",
         "degraded",
@@ -72,6 +78,11 @@ class ClassicalNetwork:
         self._uniforms = UniformBuffer(rng)
         self._loss: dict[frozenset[str], float] = {}
         self._last: dict[tuple[str, str], int] = {}
+        # When each node last failed and each fiber was last cut, in ticks: a
+        # count of sends and faults, which orders them within a picosecond.
+        self._ticks = 0
+        self._failed_at: dict[str, int] = {}
+        self._cut_at: dict[frozenset[str], int] = {}
         #: Nodes down and fibers cut now.
         self.down: set[str] = set()
         self.cut: set[frozenset[str]] = set()
@@ -92,6 +103,7 @@ class ClassicalNetwork:
     def node_down(self, node: str) -> None:
         self.degraded = True
         self.down.add(node)
+        self._failed_at[node] = self._tick()
 
     def node_up(self, node: str) -> None:
         self.down.discard(node)
@@ -99,6 +111,7 @@ class ClassicalNetwork:
     def link_down(self, a: str, b: str) -> None:
         self.degraded = True
         self.cut.add(frozenset((a, b)))
+        self._cut_at[frozenset((a, b))] = self._tick()
 
     def link_up(self, a: str, b: str) -> None:
         self.cut.discard(frozenset((a, b)))
@@ -125,19 +138,26 @@ class ClassicalNetwork:
         deliver: Deliver,
         argument: Any,
         undeliverable: Deliver | None = None,
-        fixed: bool = False,
+        fiber: frozenset[str] | None = None,
     ) -> None:
         """Carry a message from ``sender`` to ``target`` along ``route`` (its
         fiber delay is ``delay_ps``) and call ``deliver(argument)`` on arrival.
 
-        ``fixed``: the route cannot change (a link layer's own fiber).
+        ``fiber``: the one fiber the message must take (a link layer's own,
+        as ``frozenset((a, b))``), or None if its route may change.
         ``undeliverable(argument)`` is called if the message cannot arrive.
         """
         sim = self._sim
         if not self.degraded:
-            sim.schedule(delay_ps, deliver, argument)
+            # Until the first fault, a message takes its route's delay (still
+            # checked on arrival: a fault may come while it travels).
+            sim.schedule(
+                delay_ps,
+                self._arrive,
+                (target, deliver, argument, undeliverable, self._tick(), fiber),
+            )
             return
-        arrival = self._arrival(sender, target, route, fixed)
+        arrival = self._arrival(sender, target, route, fiber is not None)
         if arrival is None:
             if undeliverable is not None:
                 sim.schedule(UNREACHABLE_AFTER_PS, undeliverable, argument)
@@ -145,15 +165,28 @@ class ClassicalNetwork:
         key = (sender, target)
         arrival = max(arrival, self._last.get(key, 0))
         self._last[key] = arrival
-        sim.schedule_at(arrival, self._arrive, (target, deliver, argument, undeliverable))
+        sim.schedule_at(
+            arrival, self._arrive, (target, deliver, argument, undeliverable, self._tick(), fiber)
+        )
 
-    def _arrive(self, argument: tuple[str, Deliver, Any, Deliver | None]) -> None:
-        target, deliver, message, undeliverable = argument
-        if target not in self.down:
+    def _tick(self) -> int:
+        self._ticks += 1
+        return self._ticks
+
+    def _arrive(
+        self, argument: tuple[str, Deliver, Any, Deliver | None, int, frozenset[str] | None]
+    ) -> None:
+        target, deliver, message, undeliverable, sent, fiber = argument
+        lost = self._failed_at.get(target, -1) > sent or (
+            fiber is not None and self._cut_at.get(fiber, -1) > sent
+        )
+        if not lost:
             deliver(message)
         elif undeliverable is not None:
-            # The target failed while the message travelled: no
-            # acknowledgement comes back and the sender's transport gives up.
+            # The target failed while the message travelled (its transport
+            # session died with it), or the only fiber it could take was cut
+            # under it: no acknowledgement comes back and the sender's
+            # transport gives up.
             self._sim.schedule(UNREACHABLE_AFTER_PS, undeliverable, message)
 
     def _arrival(self, sender: str, target: str, route: Sequence[str], fixed: bool) -> int | None:

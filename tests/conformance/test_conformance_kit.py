@@ -22,7 +22,7 @@ def test_clause_ids_are_stable() -> None:
         ("link/3.6", "MUST"),
         ("link/3.7", "MUST"),
     ]
-    assert [c.id for c in NETWORK_CLAUSES] == [f"net/4.{i}" for i in range(1, 6)]
+    assert [c.id for c in NETWORK_CLAUSES] == [f"net/4.{i}" for i in range(1, 9)]
 
 
 def test_select_by_glob_and_prefix() -> None:
@@ -47,6 +47,7 @@ BROKEN = [
     ("link", broken_link.OverpromisingLink, "link/3.4"),
     ("network", broken_network.UncorrectedNetworkLayer, "net/4.4"),
     ("network", broken_network.SplitPairIdNetworkLayer, "net/4.2"),
+    ("network", broken_network.CarriesOnWhenDownNetworkLayer, "net/4.8"),
 ]
 
 
@@ -54,7 +55,7 @@ BROKEN = [
     ("layer", "cls", "clause_id"), BROKEN, ids=[cls.__name__ for _, cls, _ in BROKEN]
 )
 def test_broken_layer_fails_its_clause(layer: str, cls: type, clause_id: str) -> None:
-    report = run_contract(layer, cls, max_examples=30, seed=0, only=clause_id)  # type: ignore[arg-type]
+    report = run_contract(layer, cls, max_examples=80, seed=0, only=clause_id)  # type: ignore[arg-type]
     result = report.result(clause_id)
     assert result.status == "fail", report.table()
     example = result.counterexample

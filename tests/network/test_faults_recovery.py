@@ -253,6 +253,30 @@ def test_a_cut_with_no_way_around_ends_the_rerouted_request() -> None:
     assert request.error is not None and "no way around it" in request.error
 
 
+@pytest.mark.parametrize(
+    "faults",
+    [
+        # Cut and repaired at the same instant: the link's messages then in
+        # flight are lost; both ends hear each other again before serving.
+        [
+            {"at_s": 0.01, "kind": "link_down", "a": "b", "b": "c"},
+            {"at_s": 0.01, "kind": "link_up", "a": "b", "b": "c"},
+        ],
+        # Back before its neighbours can notice it failed (the fibers' delay
+        # is 50 us): they learn both, in order, and nothing it held survives.
+        [
+            {"at_s": 0.01, "kind": "node_down", "node": "b"},
+            {"at_s": 0.01001, "kind": "node_up", "node": "b"},
+        ],
+    ],
+    ids=["cut-and-repaired-at-once", "back-within-a-fiber-delay"],
+)
+def test_faults_shorter_than_a_fiber_delay_end_cleanly(faults: list[dict[str, Any]]) -> None:
+    _, _, report = run(scenario(RING, [pairs_request("a", "c", 150)], faults, reroute=True))
+    (request,) = report.requests
+    assert request.status == "done" and request.reroutes == 1
+
+
 def test_pairs_stored_across_a_cut_fiber_survive_it() -> None:
     """A cut stops heralds; it does not touch what the memories hold."""
     network = Network(parse_scenario(scenario(chain(2), [pairs_request("n0", "n1", 1)])))

@@ -200,7 +200,7 @@ class LinkLayer(LinkQueue):
             for pair in list(self._delivered.values()):
                 self.pair_table.dispatch(self, pair, now, lc.PEER_LOST, self.peer)
         cause = _STATUS_CAUSES.get(type(event))
-        if cause is not None:
+        if cause is not None and "node" not in self._faults:  # a dead node says nothing
             up = isinstance(event, lc.UP_FAULTS)
             self._user.link_status(now, LinkStatus(remote=self.peer, up=up, cause=cause))
 

@@ -142,6 +142,8 @@ class LinkQueue:
         self._forget(now, item)
         if self._armed is item:
             self._disarm(now)
+        if "node" in self._faults:
+            return  # this node failed: it tells no one anything
         self._user.link_error(
             now,
             LinkError(
@@ -156,7 +158,9 @@ class LinkQueue:
         self._pump(now)
 
     def _error_now(self, now: int, create_id: int, reason: LinkErrorReason, detail: str) -> None:
-        """Refuse a CREATE before it reaches the queue."""
+        """Refuse a CREATE before it reaches the queue (a failed node says nothing)."""
+        if "node" in self._faults:
+            return
         self._user.link_error(
             now,
             LinkError(

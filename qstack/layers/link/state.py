@@ -75,6 +75,14 @@ class PeerRecovered(LinkFault):
     cause = "peer"
 
 
+class AwaitingPeer(LinkFault):
+    """This end's node is back and has not yet heard the peer (its first
+    message, a heartbeat, brings PeerRecovered): until then nothing the peer
+    sent before can be taken for current."""
+
+    cause = "peer"
+
+
 class NodeFailed(LinkFault):
     """This end's own node failed."""
 
@@ -88,7 +96,7 @@ class NodeRecovered(LinkFault):
 
 
 #: The faults that take a link down, and those that bring it back.
-DOWN_FAULTS: tuple[type[LinkFault], ...] = (FiberCut, PeerFailed, NodeFailed)
+DOWN_FAULTS: tuple[type[LinkFault], ...] = (FiberCut, PeerFailed, AwaitingPeer, NodeFailed)
 UP_FAULTS: tuple[type[LinkFault], ...] = (FiberRepaired, PeerRecovered, NodeRecovered)
 
 

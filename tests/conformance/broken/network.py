@@ -21,3 +21,14 @@ class SplitPairIdNetworkLayer(NetworkLayer):
         self, now: int, circuit: Circuit, segment: Segment, pair_id: str
     ) -> None:
         super()._deliver_at_destination(now, circuit, segment, f"{self.node}:{pair_id}")
+
+
+class CarriesOnWhenDownNetworkLayer(NetworkLayer):
+    """net/4.8: takes no notice of its own node's failure: its circuits and
+    their timers carry on while the node is down."""
+
+    def node_failed(self, now: int) -> None:
+        pass
+
+    def node_recovered(self, now: int) -> None:
+        pass
