@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import Field
 
@@ -35,14 +35,26 @@ import qstack
 from qstack.conformance import run_contract
 from qstack.layers.link.messages import (
     LinkCancel,
+    LinkCause,
     LinkCreate,
     LinkError,
     LinkErrorReason,
     LinkExpire,
     LinkOk,
+    LinkStatus,
     NodeName,
 )
 from qstack.layers.link.service import LinkContext, LinkUser
+from qstack.layers.link.state import (
+    DOWN_FAULTS,
+    UP_FAULTS,
+    FiberCut,
+    FiberRepaired,
+    LinkFault,
+    NodeFailed,
+    PeerFailed,
+    PeerRecovered,
+)
 from qstack.layers.physical.service import AttemptSetting, Herald
 from qstack.messages import PeerMessage
 
@@ -80,6 +92,10 @@ class FifoEnd(PeerMessage):
     detail: str
 
 
+#: Why and how a request ends: (origin, create_id, reason, detail).
+_Ending = tuple[str, int, LinkErrorReason, str]
+
+
 class _Request:
     """One queued request as one end sees it."""
 
@@ -114,7 +130,7 @@ class FifoLink:
         self._next_place = 0
         self._armed: tuple[_Request, int] | None = None
         self._handed_up: dict[int, LinkOk] = {}
-        self._down = False
+        self._causes: set[str] = set()  # what is down: "fiber", "peer", "node"
         context.physical.attach(self)
         context.memory.on_release(self._released)
 
@@ -127,7 +143,7 @@ class FifoLink:
         self._send = send
 
     def _not_connected(self, message: PeerMessage) -> None:
-        raise RuntimeError(f"{self.node}: {message.kind} sent before connect()")
+        raise RuntimeError(f"{self.node}: {type(message).__name__} sent before connect()")
 
     @property
     def user(self) -> LinkUser:
@@ -259,13 +275,39 @@ class FifoLink:
 
     # -- faults -----------------------------------------------------------------
 
-    def link_down(self, now: int) -> None:
-        self._down = True
-        for origin, create_id in list(self._requests):
-            self._end(now, (origin, create_id, "link_down", "the link went down"))
+    @property
+    def _down(self) -> bool:
+        return bool(self._causes)
 
-    def peer_failed(self, now: int) -> None:
-        self.link_down(now)
+    def fault(self, now: int, event: LinkFault) -> None:
+        """The link is down while any cause is; the first ends every request.
+        A node that fails forgets what it knew and says nothing until back."""
+        if isinstance(event, NodeFailed):
+            self._causes.clear()
+        was_up = not self._causes
+        if isinstance(event, DOWN_FAULTS):
+            self._causes.add(event.cause)
+        else:
+            self._causes.discard(event.cause)
+        speaking = "node" not in self._causes
+        if isinstance(event, PeerFailed) and speaking:
+            self._expire_handed_up(now)
+        cause = _STATUS_CAUSES.get(type(event))
+        if cause is not None and speaking:
+            up = isinstance(event, UP_FAULTS)
+            self.user.link_status(now, LinkStatus(remote=self.peer, up=up, cause=cause))
+        if was_up and self._causes:
+            for origin, create_id in list(self._requests):
+                self._end(now, (origin, create_id, "link_down", "the link went down"))
+        self._serve(now)
+
+    def undeliverable(self, now: int, message: PeerMessage) -> None:
+        """The peer cannot be reached: the request the message was about ends."""
+        if isinstance(message, FifoAdd | FifoPlace | FifoEnd):
+            detail = f"{self.peer} could not be reached"
+            self._end(now, (message.origin, message.create_id, "link_down", detail))
+
+    def _expire_handed_up(self, now: int) -> None:
         for qubit, ok in list(self._handed_up.items()):
             del self._handed_up[qubit]
             expire = LinkExpire(
@@ -336,14 +378,14 @@ class FifoLink:
             self.context.memory.release(now, qubit, self._holder)
         if head is None or self._down or len(self._handed_up) >= self.capacity:
             return
-        qubit = self.context.memory.allocate(self._holder)
-        if qubit is not None:
-            self._armed = (head, qubit)
+        free = self.context.memory.allocate(self._holder)
+        if free is not None:
+            self._armed = (head, free)
             key = (head.origin, head.create_id)
-            self.context.physical.attempt(now, qubit, key, head.setting)
+            self.context.physical.attempt(now, free, key, head.setting)
 
     def _end(self, now: int, argument: object) -> None:
-        origin, create_id, reason, detail = argument  # type: ignore[misc]
+        origin, create_id, reason, detail = cast(_Ending, argument)
         item = self._requests.pop((origin, create_id), None)
         if item is None:
             return
@@ -364,6 +406,8 @@ class FifoLink:
         detail: str,
         delivered: int,
     ) -> None:
+        if "node" in self._causes:
+            return  # this node is down: its requests end without a word
         error = LinkError(
             create_id=create_id,
             origin=origin,
@@ -377,6 +421,15 @@ class FifoLink:
     def _released(self, now: int, qubit: int) -> None:
         self._handed_up.pop(qubit, None)
         self._serve(now)
+
+
+#: The LINK_STATUS cause each fault at the fiber or the peer is reported with.
+_STATUS_CAUSES: dict[type[LinkFault], LinkCause] = {
+    FiberCut: "cut",
+    FiberRepaired: "repaired",
+    PeerFailed: "peer_failed",
+    PeerRecovered: "peer_recovered",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

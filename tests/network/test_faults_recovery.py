@@ -16,6 +16,10 @@ import numpy as np
 import pytest
 
 import qstack
+from examples.custom_link import FirstComeLink
+from examples.protocol_link import FifoLink
+from qstack.layers.link.egp import LinkLayer
+from qstack.layers.link.service import LinkLayerFactory
 from qstack.layers.network.messages import NetDone, NetError, NetExpire, NetOk
 from qstack.network import FaultError, Network
 from qstack.runner import run_network
@@ -66,9 +70,11 @@ def chain(n: int, km: float = 5.0) -> tuple[tuple[str, str, float], ...]:
     return tuple((f"n{i}", f"n{i + 1}", km) for i in range(n - 1))
 
 
-def run(data: dict[str, Any]) -> tuple[Network, MemoryTracer, qstack.RunReport]:
+def run(
+    data: dict[str, Any], link_layer: LinkLayerFactory | None = None
+) -> tuple[Network, MemoryTracer, qstack.RunReport]:
     tracer = MemoryTracer()
-    network = Network(parse_scenario(data), tracer=tracer)
+    network = Network(parse_scenario(data), tracer=tracer, link_layer=link_layer)
     report = run_network(network)
     assert_clean(network, tracer)
     return network, tracer, report
@@ -275,6 +281,22 @@ def test_faults_shorter_than_a_fiber_delay_end_cleanly(faults: list[dict[str, An
     _, _, report = run(scenario(RING, [pairs_request("a", "c", 150)], faults, reroute=True))
     (request,) = report.requests
     assert request.status == "done" and request.reroutes == 1
+
+
+@pytest.mark.parametrize("protocol", [LinkLayer, FirstComeLink, FifoLink], ids=lambda p: p.__name__)
+def test_every_link_protocol_of_the_examples_survives_faults(protocol: LinkLayerFactory) -> None:
+    """The fault service (``LinkEntity.fault`` / ``undeliverable``) is part of
+    the link Protocol: a protocol written from it alone rides out failures."""
+    faults = [
+        {"at_s": 0.005, "kind": "node_down", "node": "b"},
+        {"at_s": 0.02, "kind": "node_up", "node": "b"},
+        {"at_s": 0.025, "kind": "link_down", "a": "c", "b": "d"},
+        {"at_s": 0.04, "kind": "link_up", "a": "c", "b": "d"},
+    ]
+    requests = [pairs_request("a", "c", 400), pairs_request("d", "b", 50, start_s=0.03)]
+    _, _, report = run(scenario(RING, requests, faults, reroute=True), link_layer=protocol)
+    assert [request.status for request in report.requests] == ["done", "done"]
+    assert report.requests[0].reroutes == 2
 
 
 def test_pairs_stored_across_a_cut_fiber_survive_it() -> None:
