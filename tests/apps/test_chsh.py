@@ -41,6 +41,7 @@ def _check(entry: ChshRequestReport, expected: float) -> None:
     assert abs(entry.chsh_s - expected) < Z * entry.chsh_s_stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fidelity", "seed"), [(1.0, 1), (0.9, 2), pytest.param(0.7, 3, marks=pytest.mark.slow)]
 )
@@ -56,6 +57,7 @@ def test_werner_pairs_give_two_root_two_w(fidelity: float, seed: int) -> None:
     assert all_free(network)
 
 
+@pytest.mark.slow
 def test_measurement_errors_scale_every_correlation() -> None:
     # A flipped outcome at one end with probability p multiplies every
     # correlator E(x, y) by 1 - 2p; both ends: S = 2 sqrt 2 w (1 - 2 p_a)(1 - 2 p_b).
@@ -71,6 +73,7 @@ def test_measurement_errors_scale_every_correlation() -> None:
     _check(_report(report), app_formulas.chsh_werner(fidelity) * (1 - 2 * p) ** 2)
 
 
+@pytest.mark.slow
 def test_heralded_pairs_over_two_hops_violate_maximally() -> None:
     # Double-click pairs arrive as Psi+ / Psi- and swaps add frames: S = 2 sqrt 2
     # only if every frame correction reached the qubits the ends measure.

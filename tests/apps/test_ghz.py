@@ -33,6 +33,7 @@ def _session(network: Network) -> GhzSession:
     return session
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("members", [3, 4, 6])
 def test_perfect_links_give_the_ghz_state(members: int) -> None:
     network, report = run(star_scenario("ghz", members, 30))

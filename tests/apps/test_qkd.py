@@ -43,6 +43,7 @@ def _within(observed: float, expected: float, n: int, sigmas: float = 4.0) -> bo
     return abs(observed - expected) <= sigmas * math.sqrt(expected * (1 - expected) / n) + 1e-12
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fidelity", [1.0, 0.97, 0.94])
 def test_qber_of_werner_pairs(fidelity: float) -> None:
     # A Werner pair of fidelity F errs in both bases with 2(1 - F)/3.
@@ -55,6 +56,7 @@ def test_qber_of_werner_pairs(fidelity: float) -> None:
         assert _within(observed, expected, session.sifted_bits // 4)
 
 
+@pytest.mark.slow
 def test_key_length_respects_the_asymptotic_bound() -> None:
     session, report = _qkd(20_000, 0.97)
     assert session.qber is not None and report["secret_key_bits"] == session.secret_key_bits
@@ -71,6 +73,7 @@ def test_qber_above_threshold_aborts_without_key() -> None:
     assert session.secret_key_bits == 0 and report["secret_key_bits"] == 0
 
 
+@pytest.mark.slow
 def test_full_intercept_resend_shows_a_quarter_and_aborts() -> None:
     session, _ = _qkd(8_000, intercept=1.0)
     assert session.qber is not None
@@ -78,6 +81,7 @@ def test_full_intercept_resend_shows_a_quarter_and_aborts() -> None:
     assert session.aborted and session.secret_key_bits == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fraction", [0.2, 0.4])
 def test_partial_intercept_resend_raises_qber_by_a_quarter_of_it(fraction: float) -> None:
     session, _ = _qkd(20_000, intercept=fraction)
@@ -93,11 +97,13 @@ def test_tampered_or_forged_classical_message_aborts(attack: str) -> None:
     assert session.secret_key_bits == 0 and len(session.key_alice) == 0
 
 
+@pytest.mark.slow
 def test_multi_hop_qkd_gets_the_same_key() -> None:
     session, report = _qkd(5_000, 0.99, hops=3)
     assert report["status"] == "done" and session.keys_match and session.secret_key_bits > 0
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), fidelity=st.floats(0.85, 1.0))
 def test_keys_match_whenever_not_aborted(seed: int, fidelity: float) -> None:

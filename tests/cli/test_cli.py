@@ -126,6 +126,7 @@ def test_trace_file_is_json_lines(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert times == sorted(times)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_examples_run(capsys: pytest.CaptureFixture[str], path: Path) -> None:
     result = _run_json(capsys, str(path))
@@ -134,6 +135,7 @@ def test_examples_run(capsys: pytest.CaptureFixture[str], path: Path) -> None:
     assert all(request["status"] == "done" for request in requests)
 
 
+@pytest.mark.slow
 def test_console_entry_point_never_shows_a_traceback(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text('{"seed": 1, "nodes": [}')

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 LONG_RUN = """
 seed = 1
 [run]
@@ -35,6 +37,7 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.slow
 def test_ctrl_c_prints_the_partial_report_and_exits_130(tmp_path: Path) -> None:
     scenario = tmp_path / "long.toml"
     scenario.write_text(LONG_RUN, encoding="utf-8")

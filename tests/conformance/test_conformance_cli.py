@@ -29,6 +29,7 @@ def test_builtin_passes_and_writes_junit(
     assert root.get("tests") == "2" and root.get("failures") == "0"
 
 
+@pytest.mark.slow
 def test_broken_fails_with_counter_example(capsys: pytest.CaptureFixture[str]) -> None:
     code = conform_command(
         [
@@ -76,6 +77,7 @@ def test_explain(capsys: pytest.CaptureFixture[str]) -> None:
     assert "both ends queued it" in out and "mermaid" in out
 
 
+@pytest.mark.slow
 def test_pytest_plugin_generates_one_test_per_clause(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [

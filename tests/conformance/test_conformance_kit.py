@@ -32,6 +32,7 @@ def test_select_by_glob_and_prefix() -> None:
     assert select("network", "link/3.1") == ()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layer", ["link", "network"])
 def test_builtin_layers_conform(layer: str) -> None:
     report = run_contract(layer, max_examples=15, seed=1)  # type: ignore[arg-type]
@@ -51,6 +52,7 @@ BROKEN = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("layer", "cls", "clause_id"), BROKEN, ids=[cls.__name__ for _, cls, _ in BROKEN]
 )
@@ -65,6 +67,7 @@ def test_broken_layer_fails_its_clause(layer: str, cls: type, clause_id: str) ->
     assert not report.ok()
 
 
+@pytest.mark.slow
 def test_silent_link_slips_past_the_deadline_clause() -> None:
     """Dropping only requests without max_time: link/3.1 cannot see it, link/3.7 does."""
     report = run_contract("link", broken_link.SilentLink, max_examples=15, seed=2)
@@ -95,6 +98,7 @@ def test_builtin_harness_run_has_no_violation_and_frees_memory() -> None:
     assert {"CREATE", "OK", "ERROR", "CANCEL", "QUEUE_ADD"} <= kinds
 
 
+@pytest.mark.slow
 def test_junit_report_is_xml() -> None:
     from xml.etree import ElementTree
 

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from qstack.physics.formulas import fiber_transmittance, plob_bound, tgw_bound
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +29,7 @@ def _run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_custom_routing_runs_every_strategy_to_done() -> None:
     result = _run("custom_routing.py")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -40,6 +43,7 @@ def test_custom_routing_runs_every_strategy_to_done() -> None:
         assert "done" in rows[strategy], rows[strategy]
 
 
+@pytest.mark.slow
 def test_custom_link_passes_every_must_clause() -> None:
     result = _run("custom_link.py")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -60,6 +64,7 @@ _ROW = re.compile(
 )
 
 
+@pytest.mark.slow
 def test_qkd_distance_quick_stays_below_the_plob_bound(tmp_path: Path) -> None:
     out = tmp_path / "x.png"
     result = _run("qkd_distance.py", "--quick", "--out", str(out))
@@ -96,6 +101,7 @@ def test_qkd_distance_quick_stays_below_the_plob_bound(tmp_path: Path) -> None:
         assert not out.exists()
 
 
+@pytest.mark.slow
 def test_coexistence_quick_loses_fidelity_and_key_to_raman_noise(tmp_path: Path) -> None:
     """Both band plans at -20, 0 and +20 dBm: the printed Raman photons per
     window are the link's formula, grow 10x per 10 dB, and the teleportation

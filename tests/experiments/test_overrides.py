@@ -52,6 +52,7 @@ EDITS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("key", "text", "value"), EDITS)
 def test_set_equals_editing_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, text: str, value: object

@@ -37,6 +37,7 @@ def test_band_is_the_t_interval_of_the_mean() -> None:
     assert math.isnan(stats.loc[3, "half_width"])  # one replica: no band
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("results", "figure"), [("r.csv", "f.png"), ("r.jsonl", "f.svg"), ("r.parquet", "f.pdf")]
 )

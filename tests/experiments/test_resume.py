@@ -27,6 +27,7 @@ def _lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines(keepends=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_a_killed_sweep_resumes_where_it_stopped(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str

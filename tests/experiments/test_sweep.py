@@ -64,6 +64,7 @@ def test_rows_have_the_contract_columns(tmp_path: Path, capsys: pytest.CaptureFi
     assert len({next(iter(runs))[0] for runs in by_point.values()}) == 6
 
 
+@pytest.mark.slow
 def test_rows_do_not_depend_on_the_worker_count(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -84,6 +85,7 @@ def test_dask_local_cluster_gives_the_same_rows(
     assert without_wall_clock(local) == without_wall_clock(dask)
 
 
+@pytest.mark.slow
 def test_any_row_reproduces_with_run_set_seed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -123,6 +125,7 @@ def test_table_on_stdout_without_out(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "reproduce a row: qstack run" in out and "--seed" in out
 
 
+@pytest.mark.slow
 def test_formats_hold_the_same_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pyarrow_parquet = pytest.importorskip("pyarrow.parquet")
     file = tiny_toml(tmp_path)
@@ -136,6 +139,7 @@ def test_formats_hold_the_same_rows(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert without_wall_clock(as_text) == without_wall_clock(csv_rows)
 
 
+@pytest.mark.slow
 def test_python_api_returns_the_csv_columns(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

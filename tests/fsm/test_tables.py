@@ -92,6 +92,7 @@ def _run_machine(table: StateTable, inputs: list[type], decisions: list[bool]) -
     return trace
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.fuzz.mutations import (
@@ -27,6 +28,7 @@ from tests.fuzz.mutations import (
 )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=150,
     deadline=None,
@@ -50,6 +52,7 @@ def test_hostile_file_is_refused_cleanly_or_runs(hostile: HostileFile) -> None:
         assert (verdict.exit_status, verdict.stderr) == (0, "")
 
 
+@pytest.mark.slow
 def test_the_writers_round_trip_every_example(tmp_path: Path) -> None:
     """Unmutated examples written by the fuzz writers load and run: the writers are faithful."""
     for name, document in example_documents():

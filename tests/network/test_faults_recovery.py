@@ -121,6 +121,7 @@ def pairs_request(src: str, dst: str, pairs: int, **extra: Any) -> dict[str, Any
 # -- node failures and rerouting -----------------------------------------------
 
 
+@pytest.mark.slow
 def test_ring_reroutes_around_a_failed_repeater() -> None:
     requests = [
         pairs_request("a", "c", 150, name="bulk"),
@@ -354,6 +355,7 @@ def test_faults_are_traced_and_reported_in_order() -> None:
 # -- classical loss ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", [0.1, 0.3])
 def test_classical_loss_on_every_link_of_a_chain_is_survived(loss: float) -> None:
     links = chain(5)

@@ -151,6 +151,7 @@ def _chi2_pvalue(counts: npt.NDArray[np.int64], pmf: npt.NDArray[np.float64]) ->
     return float(stats.chisquare(observed, expected).pvalue)
 
 
+@pytest.mark.slow
 def test_reference_chain_limits() -> None:
     """Without a cutoff the chain is the max of two geometrics; a huge cutoff
     approaches it; the drift only ever costs time."""
@@ -182,6 +183,7 @@ def test_waiting_time_with_cutoff_matches_the_chain() -> None:
     assert _chi2_pvalue(counts, chain_pmf(P, C, False, 400)) < ALPHA
 
 
+@pytest.mark.slow
 def test_no_pair_older_than_the_cutoff_and_some_exactly_that_old() -> None:
     """Ages from the trace: a NET_OK's pair id names its two link pairs
     (``<a>-<m>#<id>~<m>-<b>#<id>``), born at their link OKs."""

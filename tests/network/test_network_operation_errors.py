@@ -58,6 +58,7 @@ def _scenario(pairs: int, dense: bool) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("dense", "pairs"), [(False, 6000), (True, 1500)], ids=["bell-diagonal", "density-matrix"]
 )

@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
 from _network_helpers import (
     Bell,
     installed_paths,
@@ -107,6 +108,7 @@ def _link_state(link: dict[str, Any]) -> Bell:
     return (1.0, 0.0, 0.0, 0.0)  # double-click, no dark counts: Psi+/Psi- exactly
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40,
     deadline=None,

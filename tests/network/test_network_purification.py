@@ -66,6 +66,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("scheme", "rounds", "fidelities", "lengths"),
     CASES,
@@ -111,6 +112,7 @@ def test_purified_fidelity(
         assert abs(alternative - expected) > 1e-3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("scheme", "seed"), [("bbpssw", 11), ("dejmps", 12)])
 def test_purification_success_probability(scheme: str, seed: int) -> None:
     f = 0.7

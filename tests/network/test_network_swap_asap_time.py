@@ -80,6 +80,7 @@ def test_moments_closed_form() -> None:
     assert formulas.swap_asap_mean_slots(P) == pytest.approx(mean, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_mean_slots_to_first_pair(slot_counts: list[int]) -> None:
     mean, var = max_geometric_moments(P)  # 4.706, 8.66 at p = 0.3
     n = len(slot_counts)
@@ -92,6 +93,7 @@ def test_mean_slots_to_first_pair(slot_counts: list[int]) -> None:
     assert min(slot_counts) >= 1
 
 
+@pytest.mark.slow
 def test_slot_distribution_is_max_of_two_geometrics(slot_counts: list[int]) -> None:
     n = len(slot_counts)
     # Bins 1, ..., K and "more than K", each expecting at least 5 counts.

@@ -81,6 +81,7 @@ def test_mean_slots_to_first_pair_with_failing_swaps() -> None:
     )
 
 
+@pytest.mark.slow
 def test_failed_swaps_are_binomial_and_both_partners_are_told() -> None:
     pairs = 400
     data = chain_dict([0.95, 0.95], pairs=pairs, p=0.5, end_qubits=2, mid_qubits=4, seed=4)

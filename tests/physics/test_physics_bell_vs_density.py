@@ -146,6 +146,7 @@ def assert_sampled(
         assert abs(count / SAMPLES - p) <= 4.0 * sigma + 1e-12
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("basis_a", "basis_b"), list(itertools.product(BASES, BASES)))
 def test_measure_sampling(basis_a: str, basis_b: str) -> None:
     rng = np.random.default_rng(1234)
@@ -189,6 +190,7 @@ def test_swap_states_random_follows_exact_distribution() -> None:
         assert abs(count / n - p) <= 4.0 * math.sqrt(p * (1.0 - p) / n)
 
 
+@pytest.mark.slow
 @given(bell_diagonals(), bell_diagonals())
 def test_bbpssw_against_circuit(a: BellDiagonal, b: BellDiagonal) -> None:
     rho_a = twirl(density.from_bell_diagonal(a))
@@ -199,6 +201,7 @@ def test_bbpssw_against_circuit(a: BellDiagonal, b: BellDiagonal) -> None:
     assert_same(out, twirl(rho))
 
 
+@pytest.mark.slow
 @given(bell_diagonals(), bell_diagonals())
 def test_dejmps_against_circuit(a: BellDiagonal, b: BellDiagonal) -> None:
     assume(purify_dejmps(a, b)[0] > 1e-6)

@@ -76,6 +76,7 @@ def test_toolkit_rejects_bad_shapes() -> None:
         mq.ghz_vector(0)
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(
     st.lists(density_matrices(2), min_size=2, max_size=3),
@@ -102,6 +103,7 @@ def test_fusion_against_full_circuit(
     np.testing.assert_allclose(run.state, rho, atol=1e-8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("member", [True, False])
 @pytest.mark.parametrize("m", [2, 3, 4, 5, 6])
 def test_perfect_links_give_ghz(m: int, member: bool) -> None:
@@ -166,6 +168,7 @@ def test_fusion_inputs_are_checked() -> None:
         fuse_ghz_average([BellDiagonal.pure(0), np.eye(2, dtype=np.complex128) / 2])
 
 
+@pytest.mark.slow
 def test_sampled_runs_average_to_the_exact_state() -> None:
     """Mean GHZ fidelity of sampled runs vs the averaged state's: the per-run
     fidelity lies in [0, 1]; over 2,000 runs the mean is within

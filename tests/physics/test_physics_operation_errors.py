@@ -68,6 +68,7 @@ def test_noisy_swap_fast_and_exact_agree(
     assert_same(fast, dispatched.rho)
 
 
+@pytest.mark.slow
 @given(density_matrices(), density_matrices(), outcomes, operation_errors())
 def test_noisy_swap_exact_path_against_circuit(
     rho_a: density.Matrix, rho_b: density.Matrix, outcome: int, errors: OperationErrors
@@ -82,6 +83,7 @@ def test_noisy_swap_exact_path_against_circuit(
     np.testing.assert_allclose(rho, rho_circuit, atol=1e-8)
 
 
+@pytest.mark.slow
 @given(bell_diagonals(), bell_diagonals(), outcomes)
 def test_noiseless_errors_change_nothing(a: BellDiagonal, b: BellDiagonal, outcome: int) -> None:
     """Zero errors take the ideal code path: results equal bit for bit."""
@@ -111,6 +113,7 @@ def test_noisy_swap_random_draws_like_the_ideal_one(
     assert state.probabilities() == swap_with_errors(a, b, m1, errors).probabilities()
 
 
+@pytest.mark.slow
 def test_noisy_swap_random_exact_path_follows_outcome_distribution() -> None:
     rng = np.random.default_rng(21)
     errors = OperationErrors(0.1, 0.05)
@@ -174,6 +177,7 @@ def test_chain_with_errors_any_swap_order(
         assert abs(state.fidelity() - formulas.chain_fidelity(fs)) < TOL
 
 
+@pytest.mark.slow
 @given(bell_diagonals(), bell_diagonals(), operation_errors())
 def test_noisy_dejmps_against_circuit(
     a: BellDiagonal, b: BellDiagonal, errors: OperationErrors
@@ -191,6 +195,7 @@ def test_noisy_dejmps_against_circuit(
     assert_same(out, rho)
 
 
+@pytest.mark.slow
 @given(bell_diagonals(), bell_diagonals(), operation_errors())
 def test_noisy_bbpssw_against_circuit(
     a: BellDiagonal, b: BellDiagonal, errors: OperationErrors
@@ -275,6 +280,7 @@ def test_bad_error_parameters_are_named() -> None:
         flip_pauli("W")
 
 
+@pytest.mark.slow
 @given(
     bell_diagonals(), bell_diagonals(), operation_errors(), st.sampled_from(["bbpssw", "dejmps"])
 )
@@ -294,6 +300,7 @@ def test_purification_fast_and_exact_paths_agree(
     assert_same(fast, rho)
 
 
+@pytest.mark.slow
 @given(density_matrices(), density_matrices(), operation_errors())
 def test_exact_dejmps_against_circuit_for_any_state(
     rho_a: density.Matrix, rho_b: density.Matrix, errors: OperationErrors

@@ -119,6 +119,7 @@ def test_teleportation_carries_the_senders_errors(dense: bool, seed: int) -> Non
     np.testing.assert_allclose(received, expected, atol=TOL)
 
 
+@pytest.mark.slow
 def test_teleportation_outcome_frequencies() -> None:
     """Outcomes are drawn from the noisy measurement's reported probabilities:
     chi-square goodness of fit (p > ALPHA) over 4000 teleportations of a state

@@ -52,6 +52,7 @@ def test_toeplitz_is_linear() -> None:
     assert not h(np.zeros(1000, np.uint8)).any()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("m", [2, 4])
 def test_toeplitz_collision_rate_is_two_to_minus_m(m: int) -> None:
     rng = np.random.default_rng(m)

@@ -42,6 +42,7 @@ def _page(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     return Path(written.group(1)).read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "example",
     ["aachen_juelich_bonn.toml", "chain_5.toml", "teleport.toml", "abstract_teaching.json"],
@@ -206,6 +207,7 @@ def test_faults_are_marked_on_the_topology(
     assert "2 faults in the trace" in page
 
 
+@pytest.mark.slow
 def test_qkd_shows_its_bits_and_qber(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     scenario = tmp_path / "qkd.json"
     scenario.write_text(

@@ -70,6 +70,7 @@ BAD_ANSWERS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(BAD_ANSWERS))
 def test_a_bad_answer_ends_the_request_with_a_clear_error(case: str) -> None:
     answer, expected = BAD_ANSWERS[case]

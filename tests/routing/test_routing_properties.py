@@ -54,6 +54,7 @@ def connected_topologies(draw: st.DrawFn) -> Topology:
     return Topology(nodes, [links[k] for k in order])
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(
     connected_topologies(),
@@ -83,6 +84,7 @@ def test_every_strategy_returns_a_linked_simple_path(
         assert 0.25 <= result.expected_fidelity <= 1.0
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(connected_topologies(), st.data())
 def test_strategies_are_optimal_for_their_own_criterion(

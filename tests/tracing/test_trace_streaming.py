@@ -370,6 +370,7 @@ def test_fifo_matching_survives_giving_up_on_old_sends(ajb_lines: list[TraceLine
     assert given_up == sum(item.send is None for item in tight) > 0
 
 
+@pytest.mark.slow
 def test_streaming_memory_is_flat_in_the_trace_length(
     ajb_lines: list[TraceLine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -95,6 +95,7 @@ def _check(length_km: float, pulses: int, seed: int) -> float:
     return expected_rate
 
 
+@pytest.mark.slow
 def test_gain_qber_and_rate_at_25_km() -> None:
     assert _check(25.0, 10**7, seed=21) > 0
 

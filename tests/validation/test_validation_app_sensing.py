@@ -103,6 +103,7 @@ def test_noise_erases_the_advantage() -> None:
     _check_error(entry, sigma)
 
 
+@pytest.mark.slow
 def test_calibration_measures_the_visibility() -> None:
     # Without a given visibility the first `repetitions` probes carry phase 0:
     # their mean parity estimates V (binomial tolerance on N = 400 parities).

@@ -101,6 +101,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_chosen_alpha_is_the_largest_meeting_min_fidelity(case: str) -> None:
     d, memory_t, min_fidelity = CASES[case]

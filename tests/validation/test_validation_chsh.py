@@ -48,12 +48,14 @@ def check(estimates: np.ndarray, errors: np.ndarray, expected: float) -> None:
     assert chi2.ppf(ALPHA / 2.0) < statistic < chi2.ppf(1.0 - ALPHA / 2.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("fidelity", "seed"), [(1.0, 1), (0.9, 2), (0.7, 3)])
 def test_estimator_unbiased_on_werner_pairs(fidelity: float, seed: int) -> None:
     estimates, errors = replicate(BellDiagonal.werner(fidelity), shots=400, runs=1000, seed=seed)
     check(estimates, errors, app_formulas.chsh_werner(fidelity))
 
 
+@pytest.mark.slow
 def test_estimator_on_a_non_bell_diagonal_pair() -> None:
     """Exact path: an amplitude-damped pair, S from its density matrix."""
     pair = DensityMatrixPair.werner(0.95)

@@ -52,6 +52,7 @@ def barrett_kok(eta: float, d: float) -> tuple[float, float]:
     return success, fidelity
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("length_km", "d"), [(20.0, 0.05), (40.0, 0.01)])
 def test_double_click_dark_counts(length_km: float, d: float) -> None:
     emission, detector = 1.0, 0.9

@@ -139,6 +139,7 @@ LINKS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(LINKS))
 def test_geometric_matches_attempt_by_attempt(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     link, p = LINKS[name]

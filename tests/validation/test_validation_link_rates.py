@@ -42,6 +42,7 @@ def _check_rate(attempts: int, successes: int, p: float) -> None:
 # ---------------------------------------------------------------- abstract model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("p", [0.5, 0.1, 0.01])
 def test_abstract_success_probability_and_fidelity(p: float) -> None:
     fidelity = 0.87
@@ -88,6 +89,7 @@ DETECTOR = 0.9
 LENGTHS_KM = [5.0, 40.0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("length_km", LENGTHS_KM)
 def test_double_click_success_probability(length_km: float) -> None:
     link = {
@@ -112,6 +114,7 @@ def test_double_click_success_probability(length_km: float) -> None:
     assert station.cycle_ps == seconds_to_ps(1e-6) + flight
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("length_km", LENGTHS_KM)
 def test_single_click_success_probability_fixed_alpha(length_km: float) -> None:
     alpha = 0.1

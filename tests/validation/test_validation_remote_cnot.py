@@ -28,6 +28,7 @@ CNOT = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], dtype=
 RUNS = 3000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fidelity", "gate_error", "measurement_error", "seed"),
     [(0.9, 0.0, 0.0, 1), (0.75, 0.0, 0.0, 2), (0.95, 0.03, 0.02, 3)],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from _validation_helpers import run, two_node_scenario
 
 from qstack.runner import RunReport, run_scenario
@@ -40,6 +41,7 @@ def test_scenario_seed_is_the_default() -> None:
     assert _without_wall_time(implicit) == _without_wall_time(explicit)
 
 
+@pytest.mark.slow
 def test_same_seed_same_pair_by_pair_history() -> None:
     first, second = run(_scenario(), 5), run(_scenario(), 5)
     assert first.delivery_ps == second.delivery_ps
@@ -47,6 +49,7 @@ def test_same_seed_same_pair_by_pair_history() -> None:
     assert first.network.requests[0].pair_ids == second.network.requests[0].pair_ids
 
 
+@pytest.mark.slow
 def test_different_seeds_different_attempts() -> None:
     runs = {seed: run(_scenario(), seed) for seed in (1, 2, 3)}
     attempts = {seed: r.network.links[0].station.attempts for seed, r in runs.items()}

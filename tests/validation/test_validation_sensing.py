@@ -76,6 +76,7 @@ def test_delta_method_against_exact_law(n: int, keep: float, repetitions: int) -
     assert abs(mean - phase) < 1e-12  # arccos is antisymmetric about the working point
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("n", "keep", "dephasing", "seed"), [(1, 1.0, 0.0, 1), (4, 0.97, 0.01, 2)])
 def test_simulated_estimates_follow_the_exact_law(
     n: int, keep: float, dephasing: float, seed: int

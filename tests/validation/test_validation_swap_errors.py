@@ -96,6 +96,7 @@ def observed_qber(
     return mistakes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("representation", "basis", "seed"),
     [("bell", "Z", 1), ("bell", "X", 2), ("density", "Z", 3)],

@@ -111,12 +111,14 @@ def test_double_click() -> None:
     _check(_link("double-click"), p, 1.0, seed=41)
 
 
+@pytest.mark.slow
 def test_single_click_with_alpha_at_both_nodes() -> None:
     alpha = 0.1
     p, heralded = formulas.single_click_unequal(alpha, alpha, ETA_A, ETA_B)
     _check(_link("single-click", bright_state_alpha=alpha), p, heralded, seed=42)
 
 
+@pytest.mark.slow
 def test_single_click_choosing_balanced_alpha() -> None:
     """The link picks alpha for min_fidelity on the weaker arm (b) and balances
     a's; the rate and fidelity follow from the two populations it reports."""
