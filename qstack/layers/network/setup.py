@@ -239,20 +239,10 @@ class Setup(NetworkCore):
         circuit.link_keys.add(key)
         self._by_link_request[key] = circuit
         circuit.down_create_id = create_id
-        self._links[peer].create(
-            now,
-            LinkCreate(
-                remote=peer,
-                number=circuit.link_pairs,
-                min_fidelity=circuit.link_min_fidelity,
-                max_time_ps=None,
-                type="keep",
-                purpose_id=request.purpose_id,
-                priority=request.priority,
-            ),
-        )
-        if circuit.ended:
-            return  # the link refused at once
+        # The install leaves before the link request it names: messages
+        # between two nodes keep their order, so the next hop always knows
+        # the circuit before its link layer hands it a pair, even when the
+        # install is lost and resent.
         self._send(
             circuit,
             circuit.position + 1,
@@ -265,6 +255,18 @@ class Setup(NetworkCore):
                 generation=circuit.reroutes,
                 deadline_ps=circuit.deadline_ps,
                 upstream_create_id=create_id,
+            ),
+        )
+        self._links[peer].create(
+            now,
+            LinkCreate(
+                remote=peer,
+                number=circuit.link_pairs,
+                min_fidelity=circuit.link_min_fidelity,
+                max_time_ps=None,
+                type="keep",
+                purpose_id=request.purpose_id,
+                priority=request.priority,
             ),
         )
 
