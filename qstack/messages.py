@@ -44,6 +44,19 @@ class FaultTrace(Message):
     probability: float | None = None
 
 
+class TransitionTrace(Message):
+    """A trace record of one step of a lifecycle table (any layer): the
+    ``instance`` of ``lifecycle`` went from ``source`` to ``dest`` on
+    ``trigger`` (the class of the message or event that caused it)."""
+
+    kind: Literal["TRANSITION"] = "TRANSITION"
+    lifecycle: str
+    instance: str
+    source: str
+    trigger: str
+    dest: str
+
+
 class Unbound:
     """Stands in for a layer's user until the wiring binds one: any call
     says plainly which entity was used before it was wired."""

@@ -10,7 +10,7 @@ same code the conformance harnesses use.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 
 from qstack.hardware.memory import Memory
@@ -28,7 +28,7 @@ from qstack.layers.network.service import (
     NetworkUser,
 )
 from qstack.layers.network.view import LinkInfo, NetworkView, NodeInfo, NodeLoad, Topology
-from qstack.messages import FaultKind, FaultTrace, PeerMessage
+from qstack.messages import FaultKind, FaultTrace, PeerMessage, Primitive
 from qstack.quantum.oracle import TruthOracle
 from qstack.quantum.store import QuantumStore
 from qstack.registry import Registry, UnknownPluginError
@@ -37,6 +37,7 @@ from qstack.scenario import FaultSpec, RequestSpec, Scenario
 from qstack.scenario.request import APP_FIELDS
 from qstack.sim.classical import ClassicalNetwork
 from qstack.sim.kernel import Simulator, ps_to_seconds, seconds_to_ps
+from qstack.sim.lifecycles import trace_lifecycles
 from qstack.sim.random import RandomStreams
 from qstack.sim.trace import Tracer, TraceRecord
 from qstack.wiring import (
@@ -141,6 +142,10 @@ class Network:
         for link in self.links:
             for side, node in enumerate((link.spec.a, link.spec.b)):
                 bind_link_user(link, side, self.network_entities[node], tracer)
+        if tracer is not None:
+            for name, entity in self.network_entities.items():
+                trace_lifecycles(entity, name, tracer)
+                trace_lifecycles(self.apps[name], name, tracer)
         for name, entity in self.network_entities.items():
             user: NetworkUser = self.apps[name]
             entity.bind(user if tracer is None else TracedNetworkUser(name, user, tracer))
@@ -250,7 +255,18 @@ class Network:
             link_delay_ps=self._link_delay_ps,
             rng=self.streams.stream(f"network/{node}"),
             truth=self.oracle,
+            record=None if self.tracer is None else self._event_recorder(node),
         )
+
+    def _event_recorder(self, node: str) -> Callable[[int, Primitive], None]:
+        """Writes a record of what ``node``'s network layer did (traced runs)."""
+        tracer = self.tracer
+        assert tracer is not None
+
+        def record(now: int, event: Primitive) -> None:
+            tracer.record(TraceRecord(now, node, "network", "event", event))
+
+        return record
 
     def _send_network(
         self, sender: str, target: str, message: PeerMessage, route: Sequence[str], delay_ps: int
@@ -363,6 +379,8 @@ class Network:
             session = session_class(setup)
         except SetupError as error:
             raise TopologyError(f"requests[{index}]: {error}") from error
+        if self.tracer is not None:
+            trace_lifecycles(session, spec.src, self.tracer)
         self.sim.schedule_at(start_ps, self._start_request, session)
         return session
 

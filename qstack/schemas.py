@@ -60,6 +60,8 @@ from qstack.layers.link.messages import (
     QueueReject,
 )
 from qstack.layers.network.messages import (
+    CorrectionTrace,
+    DiscardTrace,
     LinkState,
     NetCreate,
     NetDone,
@@ -70,9 +72,11 @@ from qstack.layers.network.messages import (
     PathInstall,
     PathReady,
     PurifyOutcome,
+    PurifyTrace,
     RequestEnded,
     SegmentDiscarded,
     SwapRecord,
+    SwapTrace,
     Teardown,
 )
 from qstack.layers.physical.messages import (
@@ -81,7 +85,7 @@ from qstack.layers.physical.messages import (
     AttemptTrace,
     HeraldTrace,
 )
-from qstack.messages import FaultTrace, Message
+from qstack.messages import FaultTrace, Message, TransitionTrace
 
 #: Every primitive and peer message, by the layer whose trace lines carry it.
 #: (The physical layer's primitives run as slotted events; a traced run
@@ -120,6 +124,10 @@ MESSAGE_MODELS: dict[str, tuple[type[Message], ...]] = {
         PairCommit,
         LinkState,
         RequestEnded,
+        SwapTrace,
+        PurifyTrace,
+        CorrectionTrace,
+        DiscardTrace,
     ),
     # The applications' own peer messages (between the two ends of a session).
     "app": (
@@ -138,7 +146,7 @@ MESSAGE_MODELS: dict[str, tuple[type[Message], ...]] = {
         Bb84RelayDone,
     ),
     # What the run itself did to the network.
-    "run": (FaultTrace,),
+    "run": (FaultTrace, TransitionTrace),
 }
 
 TRACE_RECORD_SCHEMA = "trace-record.json"
@@ -236,8 +244,9 @@ def trace_record_schema() -> dict[str, Any]:
             "direction": {
                 "description": "up: indication/confirmation to the layer above; "
                 "down: request from the layer above; send/recv: peer message "
-                "leaving/arriving over the classical channel",
-                "enum": ["up", "down", "send", "recv"],
+                "leaving/arriving over the classical channel; event: a record of "
+                "something a layer or the run did (ATTEMPTS, FAULT, TRANSITION, SWAP, ...)",
+                "enum": ["up", "down", "send", "recv", "event"],
             },
             "peer": {
                 "description": "the other node for send/recv, null for up/down",

@@ -56,6 +56,7 @@ from qstack.scenario import LinkSpec, NodeSpec
 from qstack.sim.channel import ClassicalChannel
 from qstack.sim.classical import ClassicalNetwork
 from qstack.sim.kernel import Simulator, Timer, seconds_to_ps
+from qstack.sim.lifecycles import trace_lifecycles
 from qstack.sim.random import RandomStreams
 from qstack.sim.trace import Tracer, TraceRecord
 
@@ -162,6 +163,8 @@ def build_station(
         run.tracer,
         **unequal,
     )
+    if run.tracer is not None:
+        trace_lifecycles(station, spec.a, run.tracer)
     settings: SettingChooser
     if spec.model == "abstract":
         assert spec.success_probability is not None and spec.fidelity is not None
@@ -217,6 +220,9 @@ def build_link(
         for side, (node, peer) in enumerate(((spec.a, spec.b), (spec.b, spec.a)))
     )
     pair = (ends[0], ends[1])
+    if run.tracer is not None:
+        trace_lifecycles(pair[0], spec.a, run.tracer)
+        trace_lifecycles(pair[1], spec.b, run.tracer)
     _connect(run, pair[0], pair[1], spec.a, spec.b, delay_ps)
     _connect(run, pair[1], pair[0], spec.b, spec.a, delay_ps)
     return Link(spec, station, settings, pair, delay_ps)

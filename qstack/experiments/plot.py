@@ -45,7 +45,7 @@ class PlotError(ValueError):
 def plot_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qstack plot",
-        description="Plot a sweep's results: the mean over replicas with a 95%% confidence band "
+        description="Plot a sweep's results: the mean over replicas with a 95% confidence band "
         "(t-distribution).",
     )
     parser.add_argument(

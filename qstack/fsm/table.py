@@ -21,6 +21,7 @@ is taken.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -192,7 +193,7 @@ class StateTable:
                 specs.append(
                     {"trigger": trigger.__name__, "source": state, "dest": None, "before": refuse}
                 )
-        return Machine(
+        machine = Machine(
             model=model,
             states=list(self.states),
             initial=self.initial,
@@ -201,6 +202,8 @@ class StateTable:
             queued=True,
             ignore_invalid_triggers=False,
         )
+        _MACHINE_LIFECYCLES[machine] = self.name
+        return machine
 
     def mermaid(self) -> str:
         """The lifecycle as a Mermaid ``stateDiagram-v2``."""
@@ -221,8 +224,9 @@ class StateTable:
         return "\n".join(lines) + "\n"
 
 
-TransitionObserver = Callable[[str, Stateful, str, str, type], None]
-"""Told of every step of a fast table: (lifecycle, target, source, dest, trigger)."""
+TransitionObserver = Callable[[int, Any, Any, str, str, str, type], None]
+"""Told of every step a lifecycle takes, for traces: ``(now, entity, target,
+lifecycle, source, dest, trigger)``."""
 
 
 _NOTHING = (None, None)
@@ -249,6 +253,13 @@ class FastTable:
                 self._guarded[key] = rows
         self.observer = observer
 
+    def observed(self, observer: TransitionObserver) -> FastTable:
+        """The same table (rows shared) telling ``observer`` of every step."""
+        copy = FastTable.__new__(FastTable)
+        copy.name, copy._plain, copy._guarded = self.name, self._plain, self._guarded
+        copy.observer = observer
+        return copy
+
     def dispatch(
         self, entity: Any, target: Stateful, now: int, event: Any, source: str = ""
     ) -> None:
@@ -266,7 +277,7 @@ class FastTable:
                 raise ProtocolError(self.name, state, event.__class__.__name__, source)
         target.state = dest
         if self.observer is not None:
-            self.observer(self.name, target, state, dest, event.__class__)
+            self.observer(now, entity, target, self.name, state, dest, event.__class__)
         if handler is not None:
             handler(entity, target, now, event)
 
@@ -280,6 +291,28 @@ class FastTable:
         if not rows:
             raise ProtocolError(self.name, state, trigger.__name__, source)
         return rows[0].dest
+
+
+#: The lifecycle each compiled ``transitions`` machine runs.
+_MACHINE_LIFECYCLES: weakref.WeakKeyDictionary[Machine, str] = weakref.WeakKeyDictionary()
+
+
+def observe_machine(machine: Machine, owner: Any, observer: TransitionObserver) -> None:
+    """Tell ``observer`` of every step ``machine`` takes, if
+    :meth:`StateTable.machine` compiled it (on ``owner``)."""
+    lifecycle = _MACHINE_LIFECYCLES.get(machine)
+    if lifecycle is None:
+        return
+    source = [""]
+
+    def before(now: int, event: Any) -> None:
+        source[0] = str(owner.state)
+
+    def after(now: int, event: Any) -> None:
+        observer(now, owner, owner, lifecycle, source[0], str(owner.state), event.__class__)
+
+    machine.before_state_change = [before]
+    machine.after_state_change = [after]
 
 
 def fire(model: Any, lifecycle: str, event: Any, now: int = 0, source: str = "") -> None:

@@ -28,7 +28,7 @@ from qstack.tracing import (
     match_messages,
     short_seconds,
 )
-from qstack.tracing.select import Owner, installed_link
+from qstack.tracing.select import Owner, installed_link, without_transitions
 
 #: Default: the rows up to the delivery of this many pairs.
 FIRST_PAIRS = 10
@@ -93,7 +93,7 @@ def sequence_rows(
     """The chart's rows: up to the ``first_pairs``-th pair, at most ``max_rows``."""
     cut = Cut(first_pairs=first_pairs)
     owners = _Owners()
-    kept = cut.apply(owners.watch(lines))
+    kept = cut.apply(owners.watch(without_transitions(lines)))
     items = list(
         islice(
             match_messages(Selection().verdicts(kept), lambda: cut.cut_ps is not None), max_rows + 1

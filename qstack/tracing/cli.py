@@ -22,7 +22,7 @@ from qstack.tracing.render import (
     write_mermaid,
     write_text,
 )
-from qstack.tracing.select import Cut, Selection, parse_window
+from qstack.tracing.select import Cut, Selection, parse_window, without_transitions
 
 EXIT_BAD_INPUT = 2
 SCENARIO_SUFFIXES = (".toml", ".json")
@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
         "--window", metavar="START:END", help="only this span of simulated seconds ('0.1:0.2')"
     )
     parser.add_argument("--seed", type=int, help="seed for a scenario (default: the file's)")
+    parser.add_argument(
+        "--transitions",
+        action="store_true",
+        help="also show the TRANSITION records (every lifecycle step; hidden by default)",
+    )
     return parser
 
 
@@ -127,7 +132,7 @@ def _warn(message: str) -> None:
 def trace_command(argv: Sequence[str]) -> int:
     """``qstack trace FILE_OR_SCENARIO [--format text|mermaid] [--node N ...]
     [--layer L ...] [--request ID] [--first-pairs N] [--window START:END]
-    [--seed S]``; exit 2 on bad input."""
+    [--seed S] [--transitions]``; exit 2 on bad input."""
     try:
         args = _parser().parse_args(list(argv))
         if args.first_pairs is not None and args.first_pairs < 1:
@@ -139,6 +144,8 @@ def trace_command(argv: Sequence[str]) -> int:
         cut = Cut(args.first_pairs, end_ps, network_request)
         nodes = _Nodes()
         lines = cut.apply(nodes.watch(trace_source(args.file, args.seed, _warn)))
+        if not args.transitions:
+            lines = without_transitions(lines)
         size = 0
         if args.format == "mermaid":
             items = _peeked(

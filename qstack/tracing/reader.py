@@ -36,7 +36,6 @@ MAX_DEPTH = 64
 #: they are until they have message models (``specs/trace.md``).
 NAMED_KINDS: dict[str, frozenset[str]] = {
     "physical": frozenset({"ATTEMPT", "CANCEL", "HERALD", "ATTEMPTS"}),
-    "network": frozenset({"SWAP", "PURIFY", "CORRECTION", "DISCARD"}),
 }
 #: Kinds any layer may carry.
 ANY_LAYER_KINDS = frozenset({"TRANSITION"})

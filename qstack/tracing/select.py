@@ -209,6 +209,12 @@ class Selection:
         return (line for line, kept in self.verdicts(lines) if kept)
 
 
+def without_transitions(lines: Iterable[TraceLine]) -> Iterator[TraceLine]:
+    """The lines but the TRANSITION records: they count lifecycle steps for
+    the state diagrams, and would drown the messages in a chart or a listing."""
+    return (line for line in lines if line.kind != "TRANSITION")
+
+
 def filter_trace(
     lines: Sequence[TraceLine],
     nodes: Iterable[str] | None = None,

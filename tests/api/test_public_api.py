@@ -64,7 +64,7 @@ def test_run_traces_to_a_path_a_stream_or_a_tracer(tmp_path: Path) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines == stream.getvalue().splitlines()
     assert len(lines) == len(tracer.records) > 10
-    assert {json.loads(line)["layer"] for line in lines} == {"physical", "link", "network"}
+    assert {json.loads(line)["layer"] for line in lines} == {"physical", "link", "network", "run"}
 
 
 def test_version_and_help_for_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:

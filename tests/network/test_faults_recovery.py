@@ -341,7 +341,7 @@ def test_faults_are_traced_and_reported_in_order() -> None:
         {"at_s": 0.003, "kind": "link_up", "a": "c", "b": "d"},
     ]
     _, tracer, report = run(scenario(RING, [pairs_request("a", "c", 5, start_s=0.004)], faults))
-    traced = [r for r in tracer.records if r.layer == "run"]
+    traced = [r for r in tracer.records if r.message.kind == "FAULT"]
     assert [(r.time_ps, r.message.kind) for r in traced] == [
         (seconds_to_ps(t), "FAULT") for t in (0.001, 0.002, 0.003)
     ]

@@ -118,7 +118,11 @@ def test_a_trace_alone_says_what_it_lacks(
     assert "No run report" in alone
     assert "Attempts per link are not known" in alone
     assert "trace: link OK lines" in alone
-    assert "This trace has no TRANSITION records" in alone
+    assert "TRANSITION records in the trace" in alone
+    bare = _page(
+        [str(_without_transitions(ajb.trace, tmp_path)), "-o", str(tmp_path / "b.html")], capsys
+    )
+    assert "This trace has no TRANSITION records" in bare
     assert "The trace has no FAULT records." in alone
     both = _page(
         [str(ajb.trace), "--run-report", str(ajb.run_json), "-o", str(tmp_path / "both.html")],
@@ -132,6 +136,18 @@ def test_a_trace_alone_says_what_it_lacks(
 def _with(trace: Path, out: Path, extra: list[str]) -> Path:
     text = trace.read_text(encoding="utf-8")
     out.write_text(text + "\n".join(extra) + "\n", encoding="utf-8")
+    return out
+
+
+def _without_transitions(trace: Path, directory: Path) -> Path:
+    """The trace with its TRANSITION records left out (a trace written by a tool that has none)."""
+    out = directory / "no-transitions.jsonl"
+    kept = [
+        line
+        for line in trace.read_text(encoding="utf-8").splitlines()
+        if '"TRANSITION"' not in line
+    ]
+    out.write_text("\n".join(kept) + "\n", encoding="utf-8")
     return out
 
 
@@ -156,7 +172,7 @@ def test_transitions_taken_are_drawn_with_their_counts(
         + [step("queued", "Herald", "queued")] * 5
         + [step("queued", "Herald", "done"), step("a", "B", "c", "no such table")]
     )
-    trace = _with(ajb.trace, tmp_path / "steps.jsonl", steps)
+    trace = _with(_without_transitions(ajb.trace, tmp_path), tmp_path / "steps.jsonl", steps)
     page = _page([str(trace), "-o", str(tmp_path / "steps.html")], capsys)
     figure = re.search(
         r'<figure class="lifecycle" data-lifecycle="link request">(.*?)</figure>', page, re.S

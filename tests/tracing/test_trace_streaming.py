@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from qstack.layers.network.messages import SwapTrace
 from qstack.layers.physical.messages import AttemptsTrace, AttemptTrace, HeraldTrace
 from qstack.messages import FaultTrace
 from qstack.sim.trace import MemoryTracer
@@ -153,7 +154,11 @@ def test_window_keeps_one_span_of_time(
     assert trace_command([str(ajb_file), "--window", "0.1:0.2"]) == 0
     rows = capsys.readouterr().out.splitlines()[1:]
     times = [float(row.split()[0]) for row in rows]
-    inside = [line for line in ajb_lines if 10**11 <= line.time_ps <= 2 * 10**11]
+    inside = [
+        line
+        for line in ajb_lines
+        if 10**11 <= line.time_ps <= 2 * 10**11 and line.kind != "TRANSITION"
+    ]
     assert len(times) == len(inside) > 0 and all(0.1 <= t <= 0.2 for t in times)
     rows, _ = _mermaid([str(ajb_file), "--format", "mermaid", "--window", "0.1:0.2"], capsys)
     arrows = [row for row in rows if "->>" in row]
@@ -201,7 +206,7 @@ def test_a_cut_last_line_is_a_warning_and_the_rest_is_read(
     assert len(lines) == len(text.splitlines()) - 1
     assert len(warnings) == 1 and "cut short" in warnings[0]
     assert f"line {len(lines) + 1}" in warnings[0]
-    assert trace_command([str(cut)]) == 0
+    assert trace_command([str(cut), "--transitions"]) == 0
     captured = capsys.readouterr()
     assert len(captured.out.splitlines()) == len(lines) + 1
     assert captured.err.startswith("qstack trace: warning: ") and "cut short" in captured.err
@@ -299,7 +304,14 @@ NEW_RECORDS: list[tuple[int, str, str, str, str | None, dict[str, Any]]] = [
         "network",
         "event",
         None,
-        {"kind": "SWAP", "circuit": "a#0", "left": "x", "right": "y", "outcome": 2},
+        {
+            "kind": "SWAP",
+            "request_id": "a#0",
+            "circuit": "a#0",
+            "left": "x",
+            "right": "y",
+            "outcome": 2,
+        },
     ),
     (
         7,
@@ -337,8 +349,11 @@ def test_planned_and_unknown_records_are_read_as_they_are(tmp_path: Path) -> Non
     physical = [line for line in lines if line.layer == "physical"]
     assert [type(line.message) for line in physical] == [AttemptTrace, AttemptsTrace, HeraldTrace]
     assert [type(line.message) for line in lines if line.layer == "run"] == [FaultTrace]
-    others = [line for line in lines if line.layer not in ("physical", "run")]
-    assert all(isinstance(line.message, OtherMessage) for line in others)
+    assert [type(line.message) for line in lines if line.kind == "SWAP"] == [SwapTrace]
+    # A TRANSITION on a layer's own line (the run's are on layer run) and
+    # unknown kinds are read with their fields as they are.
+    others = [line for line in lines if line.layer in ("link", "network") and line.kind != "SWAP"]
+    assert others and all(isinstance(line.message, OtherMessage) for line in others)
     assert len(warnings) == 1 and "'WOBBLE'" in warnings[0] and "line 7" in warnings[0]
     assert getattr(lines[1].message, "attempts", None) == 17
     text = render_text(lines)

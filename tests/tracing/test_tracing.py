@@ -188,7 +188,7 @@ def test_render_mermaid_structure(lines: list[TraceLine]) -> None:
     participants = [row for row in rows if row.startswith("    participant ")]
     pairs = {(line.node, line.layer) for line in lines}
     assert len(participants) == len(pairs)
-    assert {layer for _, layer in pairs} == {"physical", "link", "network"}
+    assert {layer for _, layer in pairs} == {"physical", "link", "network", "run"}
     assert "    participant p0 as alice network" in participants
     arrows = [row for row in rows if re.match(r"^    p\d+-(>>|x)p\d+: ", row)]
     sends = sum(line.direction == "send" for line in lines)
@@ -227,7 +227,9 @@ def test_trace_command_runs_a_scenario(
     scenario.write_text(json.dumps(_chain()), encoding="utf-8")
     assert trace_command([str(scenario)]) == 0
     out = capsys.readouterr().out
-    assert out == render_text(lines)
+    assert out == render_text([line for line in lines if line.kind != "TRANSITION"])
+    assert trace_command([str(scenario), "--transitions"]) == 0
+    assert capsys.readouterr().out == render_text(lines)
 
 
 @pytest.mark.parametrize(

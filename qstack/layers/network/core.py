@@ -48,6 +48,8 @@ class NetworkCore:
         self._set_timer = context.set_timer
         self._link_delay_ps = context.link_delay_ps
         self._rng = context.rng
+        #: Trace records of what this layer does to its qubits (traced runs only).
+        self._record = context.record
         self._uniform = UniformBuffer(context.rng).random
         self._user: NetworkUser = Unbound(f"network layer of {context.node}")
         self._circuits: dict[str, Circuit] = {}

@@ -9,7 +9,7 @@ from typing import Literal
 from qstack.layers.link.messages import Basis
 from qstack.layers.network.circuit import ALL_DELIVERED, Circuit, Segment
 from qstack.layers.network.core import NetworkCore
-from qstack.layers.network.messages import NetDone, NetExpire, NetOk, PairCommit
+from qstack.layers.network.messages import CorrectionTrace, NetDone, NetExpire, NetOk, PairCommit
 
 
 class Delivery(NetworkCore):
@@ -73,6 +73,16 @@ class Delivery(NetworkCore):
         self, now: int, circuit: Circuit, segment: Segment, pair_id: str
     ) -> None:
         self._correct(now, segment)
+        if self._record is not None:
+            self._record(
+                now,
+                CorrectionTrace(
+                    request_id=circuit.request_id,
+                    circuit=circuit.id,
+                    pair_id=pair_id,
+                    pauli=segment.frame,
+                ),
+            )
         self._hand_up(now, circuit, segment, pair_id)
         if circuit.delivered == circuit.request.number:
             self._finish(now, circuit)

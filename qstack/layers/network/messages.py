@@ -229,6 +229,59 @@ class RequestEnded(PeerMessage):
     detail: str
 
 
+# -- trace records: what a node's network layer did to its own qubits ---------
+
+
+class SwapTrace(Primitive):
+    """This repeater Bell-measured its qubits ``left`` and ``right`` (their
+    handles) for ``circuit``: ``outcome`` is the Bell index measured, None
+    if the swap failed (both segments lost)."""
+
+    kind: Literal["SWAP"] = "SWAP"
+    request_id: CircuitId
+    circuit: CircuitId
+    left: Handle
+    right: Handle
+    outcome: int | None = Field(ge=0, le=3)
+
+
+class PurifyTrace(Primitive):
+    """This node ran a purification round on link pairs ``kept`` and
+    ``sacrificed`` (the upstream end of the link does)."""
+
+    kind: Literal["PURIFY"] = "PURIFY"
+    request_id: CircuitId
+    circuit: CircuitId
+    kept: Handle
+    sacrificed: Handle
+    success: bool
+
+
+class CorrectionTrace(Primitive):
+    """The destination applied the Pauli-frame correction ``pauli`` (0: I,
+    1: X, 2: Z, 3: XZ) to its qubit of pair ``pair_id``: the pair is Phi+."""
+
+    kind: Literal["CORRECTION"] = "CORRECTION"
+    request_id: CircuitId
+    circuit: CircuitId
+    pair_id: str
+    pauli: int = Field(ge=0, le=3)
+
+
+class DiscardTrace(Primitive):
+    """This node freed the segment ending at its qubit ``handle`` before it
+    was used: its own ``cutoff`` passed, or its ``partner`` said the other
+    end was discarded (a cutoff there, or a swap that failed)."""
+
+    kind: Literal["DISCARD"] = "DISCARD"
+    request_id: CircuitId
+    circuit: CircuitId
+    handle: Handle
+    reason: Literal["cutoff", "partner"]
+
+
+NetEventRecord = SwapTrace | PurifyTrace | CorrectionTrace | DiscardTrace
+
 NetPrimitive = NetCreate | NetOk | NetError | NetDone | NetExpire
 NetPeerMessage = (
     PathInstall

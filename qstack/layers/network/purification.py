@@ -8,7 +8,7 @@ from typing import cast
 
 from qstack.layers.network.circuit import Circuit, PurifyDone, Segment
 from qstack.layers.network.core import NetworkCore
-from qstack.layers.network.messages import PurifyOutcome
+from qstack.layers.network.messages import PurifyOutcome, PurifyTrace
 
 
 class Purification(NetworkCore):
@@ -24,6 +24,17 @@ class Purification(NetworkCore):
         qubits.pauli(now, sacrificed.qubit, sacrificed.frame)
         scheme = self.context.purification(circuit.request.purification)
         success = qubits.purify(now, kept.qubit, sacrificed.qubit, scheme.recurrence, self._uniform)
+        if self._record is not None:
+            self._record(
+                now,
+                PurifyTrace(
+                    request_id=circuit.request_id,
+                    circuit=circuit.id,
+                    kept=kept.handle,
+                    sacrificed=sacrificed.handle,
+                    success=success,
+                ),
+            )
         kept.frame = 0
         kept.birth_ps = min(kept.birth_ps, sacrificed.birth_ps)
         self._drop(now, circuit, sacrificed)

@@ -4,10 +4,12 @@ discarded partner, an expired pair)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from qstack.layers.link.messages import LinkExpire, LinkOk
 from qstack.layers.network.circuit import Circuit, CutoffExpired, Segment, Side
 from qstack.layers.network.core import NetworkCore
-from qstack.layers.network.messages import SegmentDiscarded
+from qstack.layers.network.messages import DiscardTrace, SegmentDiscarded
 
 
 class Segments(NetworkCore):
@@ -74,12 +76,28 @@ class Segments(NetworkCore):
             segment.partner,
             SegmentDiscarded(circuit=circuit.id, handle=segment.partner_handle),
         )
+        self._discard(now, circuit, segment, "cutoff")
+
+    def _discard(
+        self, now: int, circuit: Circuit, segment: Segment, reason: Literal["cutoff", "partner"]
+    ) -> None:
+        """Free a segment before it was used (a trace says why)."""
+        if self._record is not None:
+            self._record(
+                now,
+                DiscardTrace(
+                    request_id=circuit.request_id,
+                    circuit=circuit.id,
+                    handle=segment.handle,
+                    reason=reason,
+                ),
+            )
         self._drop(now, circuit, segment)
 
     def _on_discarded(self, circuit: Circuit, now: int, message: SegmentDiscarded) -> None:
         segment = circuit.segments.get(message.handle)
         if segment is not None:
-            self._drop(now, circuit, segment)
+            self._discard(now, circuit, segment, "partner")
             return
         swapped = circuit.swapped.get(message.handle)
         if swapped is not None:

@@ -29,7 +29,7 @@ from qstack.layers.network.messages import (
 from qstack.layers.network.policies import PurificationScheme, SwapPolicy
 from qstack.layers.network.routing import RoutingStrategy
 from qstack.layers.network.view import NetworkView, NodeLoad
-from qstack.messages import PeerMessage
+from qstack.messages import PeerMessage, Primitive
 
 SendAlong = Callable[[str, PeerMessage, int, tuple[str, ...], int, int], None]
 """``send_along(node, message, delay_ps, path, i, j)``: a peer message to the
@@ -128,6 +128,8 @@ class NetworkContext:
     topology without what the node has been told is down, and its load. Plug-ins are
     resolved by name through ``routers``, ``swap_policies`` and
     ``purification`` (each raises ``LookupError`` naming the choices).
+    ``record(now, event)``, in a traced run, writes a trace record of what
+    the layer did to its own qubits (SWAP, PURIFY, CORRECTION, DISCARD).
     """
 
     node: str
@@ -143,6 +145,7 @@ class NetworkContext:
     link_delay_ps: Callable[[str, str], int]
     rng: np.random.Generator
     truth: FidelityTruth
+    record: Callable[[int, Primitive], None] | None = None
 
 
 class NetworkLayerFactory(Protocol):

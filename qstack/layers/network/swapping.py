@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from qstack.layers.network.circuit import Circuit, Segment, SwapFailed, Swapped
 from qstack.layers.network.core import NetworkCore
-from qstack.layers.network.messages import SegmentDiscarded, SwapRecord
+from qstack.layers.network.messages import SegmentDiscarded, SwapRecord, SwapTrace
 from qstack.layers.network.view import NodeLoad
 
 
@@ -53,6 +53,17 @@ class Swapping(NetworkCore):
         """Bell-measure the two qubits: the outer qubits become one pair, and
         the two partners are told (SWAP_RECORD); or the swap fails (SwapFailed)."""
         outcome = self._memory.qubits.try_bell_measure(now, left.qubit, right.qubit, self._rng)
+        if self._record is not None:
+            self._record(
+                now,
+                SwapTrace(
+                    request_id=circuit.request_id,
+                    circuit=circuit.id,
+                    left=left.handle,
+                    right=right.handle,
+                    outcome=outcome,
+                ),
+            )
         for segment in (left, right):
             self._unhold(circuit, segment)
             self._memory.release(now, segment.qubit, self.holder)
