@@ -55,6 +55,15 @@ def test_custom_link_passes_every_must_clause() -> None:
     assert summary is not None and summary.group(1) == summary.group(2) == str(len(musts))
 
 
+@pytest.mark.slow
+def test_protocol_link_is_conformant_and_serves_a_chain() -> None:
+    result = _run("protocol_link.py", "--examples", "8")
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = re.search(r"MUST (\d+)/(\d+) hold", result.stdout)
+    assert summary is not None and summary.group(1) == summary.group(2)
+    assert "FifoLink on a five-node chain: done, 100 pairs" in result.stdout
+
+
 # One row of qkd_distance.py's table: L km, segments, status, pairs, uses,
 # sifted, QBER, secret (or "abort"), bits/use, PLOB(L), TGW(L), chain bound, ...
 _ROW = re.compile(
