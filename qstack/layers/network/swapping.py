@@ -66,7 +66,7 @@ class Swapping(NetworkCore):
             self._tell(
                 circuit,
                 this.partner,
-                SwapRecord(
+                SwapRecord.trusted(
                     circuit=circuit.id,
                     handle=this.partner_handle,
                     partner=other.partner,
@@ -124,7 +124,7 @@ class Swapping(NetworkCore):
         self._tell(
             circuit,
             swapped.partner,
-            SwapRecord(
+            SwapRecord.trusted(
                 circuit=circuit.id,
                 handle=swapped.partner_handle,
                 partner=record.partner,
