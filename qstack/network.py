@@ -220,7 +220,11 @@ class Network:
             i: int,
             j: int,
         ) -> None:
-            route = path[i : j + 1] if i <= j else path[j : i + 1][::-1]
+            # The route is only read once the run is degraded (the slice is
+            # as long as the path: not worth it per message before).
+            route: Sequence[str] = ()
+            if self.classical.degraded:
+                route = path[i : j + 1] if i <= j else path[j : i + 1][::-1]
             self._send_network(node, target, message, route, delay_ps)
 
         def send_anywhere(target: str, message: PeerMessage) -> None:

@@ -34,10 +34,12 @@ def run_network(network: Network, progress: Progress | None = None) -> RunReport
     entities = list(network.network_entities.values())
 
     def all_finished() -> bool:
-        """Every request ended and every circuit torn down (memory freed)."""
-        return all(request.finished for request in requests) and all(
-            entity.state != "serving" for entity in entities
-        )
+        """Every request ended and every circuit torn down (memory freed).
+        Asked after every event: a plain loop while a request runs."""
+        for request in requests:
+            if not request.finished:
+                return False
+        return all(entity.state != "serving" for entity in entities)
 
     try:
         while True:

@@ -15,6 +15,7 @@ from typing import Literal
 
 from qstack.layers.link.messages import LinkError, LinkExpire, LinkOk
 from qstack.layers.network.messages import NetCreate, NetErrorReason, PairCommit
+from qstack.layers.network.policies import SwapPolicy
 from qstack.sim.kernel import Timer
 
 Side = Literal["up", "down"]
@@ -157,6 +158,8 @@ class Circuit:
         self.commits: dict[str, PairCommit] = {}
         self.complete: dict[str, Segment] = {}
         self.deadline_timer: Timer | None = None
+        #: The request's swap policy, looked up on first use (a swap asks).
+        self.swap_policy: SwapPolicy | None = None
 
     @property
     def ended(self) -> bool:

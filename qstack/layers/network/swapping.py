@@ -18,7 +18,9 @@ class Swapping(NetworkCore):
 
     def _try_swap(self, now: int, circuit: Circuit) -> None:
         left_queue, right_queue = circuit.ready["up"], circuit.ready["down"]
-        policy = self.context.swap_policies(circuit.request.swap_policy)
+        policy = circuit.swap_policy
+        if policy is None:
+            policy = circuit.swap_policy = self.context.swap_policies(circuit.request.swap_policy)
         cutoff = circuit.request.cutoff_ps
         # A segment past the cutoff is never swapped, even in the picosecond
         # its discard is due (whichever of the two events comes first).
