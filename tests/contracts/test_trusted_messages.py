@@ -56,4 +56,4 @@ def test_every_trusted_path_is_covered(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Message, "trusted", classmethod(noting))
     for name in SCENARIOS:
         qstack.run(ROOT / "examples" / name)
-    assert kinds >= {"LinkOk", "NetOk", "SwapRecord"}
+    assert kinds >= {"LinkOk", "NetOk", "SwapRecord", "PathInstall"}

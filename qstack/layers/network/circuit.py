@@ -10,6 +10,7 @@ single instances; the circuit table keys rows by their class.
 from __future__ import annotations
 
 import collections
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -91,7 +92,7 @@ class Circuit:
         position: int,
         request: NetCreate,
         deadline_ps: int | None,
-        offsets_ps: list[int],
+        offsets_ps: Sequence[int],
         request_id: str | None = None,
         lossy_swaps: bool = False,
     ) -> None:

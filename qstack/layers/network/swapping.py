@@ -48,8 +48,8 @@ class Swapping(NetworkCore):
         """Whether a repeater of ``path`` has swaps that can fail (what the
         topology says of its nodes' hardware, as every node knows it)."""
         load = NodeLoad((), self._memory.free_count, self._memory.size)
-        topology = self.context.view(load, (), ())
-        return any(topology.node(node).swap_success_probability < 1.0 for node in path[1:-1])
+        lossy = self.context.view(load, (), ()).lossy_swap_nodes
+        return bool(lossy) and any(node in lossy for node in path[1:-1])
 
     def _swap(self, now: int, circuit: Circuit, left: Segment, right: Segment) -> None:
         """Bell-measure the two qubits: the outer qubits become one pair, and
