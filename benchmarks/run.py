@@ -31,7 +31,6 @@ import pstats
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -43,10 +42,10 @@ from typing import Any
 import networkx as nx
 from scale import (
     bench_imports,
-    bench_long_chain,
     calibrate,
     format_imports,
     format_long_chains,
+    in_child,
     long_chain_worker,
     per_million_heapq,
 )
@@ -448,14 +447,7 @@ def memory_worker(pairs: int) -> dict[str, Any]:
 
 def bench_memory(pairs: int) -> dict[str, Any]:
     """Measure memory in a child process, so the kernel benchmarks' heaps don't count."""
-    out = subprocess.run(
-        [sys.executable, __file__, "--memory-worker", str(pairs)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result: dict[str, Any] = json.loads(out.stdout)
-    return result
+    return in_child(__file__, "--memory-worker", pairs)
 
 
 # --------------------------------------------------------------------------- network: chains
@@ -616,14 +608,7 @@ def waxman_worker(nodes: int) -> dict[str, Any]:
 
 def bench_waxman(nodes: int) -> dict[str, Any]:
     """One Waxman size in a child process, so peak memory is that size's alone."""
-    out = subprocess.run(
-        [sys.executable, __file__, "--waxman-worker", str(nodes)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result: dict[str, Any] = json.loads(out.stdout)
-    return result
+    return in_child(__file__, "--waxman-worker", nodes)
 
 
 # --------------------------------------------------------------------------- profile
@@ -723,7 +708,7 @@ def run_network_figures(sizes: Sizes, log: Callable[[str], None]) -> dict[str, A
     long_chains = []
     for nodes in sizes.long_chain_nodes:
         log(f"long chain {nodes} nodes, one pair (child process) ...")
-        long_chains.append(bench_long_chain(__file__, nodes))
+        long_chains.append(in_child(__file__, "--long-chain-worker", nodes))
     return {"chain": chain, "waxman": waxman, "long_chains": long_chains}
 
 
@@ -912,7 +897,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(waxman_worker(args.waxman_worker)))
         return 0
     if args.long_chain_worker is not None:
-        print(json.dumps(long_chain_worker(args.long_chain_worker, _max_rss_bytes)))
+        scenario = chain_scenario(args.long_chain_worker, 1)
+        print(json.dumps(long_chain_worker(scenario, _max_rss_bytes)))
         return 0
 
     sizes = QUICK if args.quick else FULL

@@ -16,14 +16,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from qstack.network import Network
+from qstack.runner import run_network
+from qstack.scenario import Scenario
+
 #: Events in the calibration loop (a bare heapq pop, call, push at a heap of 1,000).
 CALIBRATION_EVENTS = 300_000
 CALIBRATION_REPEATS = 3
 IMPORT_REPEATS = 3
 #: What ``qstack run`` imports before it reads a scenario, and the package alone.
 IMPORTS = ("qstack.cli", "qstack")
-LONG_CHAIN_SPACING_KM = 20.0
-LONG_CHAIN_QUBITS = 4
 
 
 def calibrate(timed: Callable[[int], float]) -> dict[str, Any]:
@@ -58,30 +60,9 @@ def bench_imports() -> dict[str, float]:
     return {module: import_seconds(module) for module in IMPORTS}
 
 
-def long_chain_document(nodes: int) -> dict[str, Any]:
-    """``n0 - ... - n{nodes-1}``: one request of one end-to-end pair, swap asap."""
-    return {
-        "seed": 1,
-        "run": {"until_s": 1.0e4},
-        "topology": {
-            "kind": "chain",
-            "nodes": nodes,
-            "spacing_km": LONG_CHAIN_SPACING_KM,
-            "node": {"qubits": LONG_CHAIN_QUBITS},
-            "link": {"model": "double-click", "attenuation_db_per_km": 0.2},
-        },
-        "network": {"routing": "shortest-hops", "swap_policy": "asap"},
-        "requests": [{"app": "pairs", "src": "n0", "dst": f"n{nodes - 1}", "pairs": 1}],
-    }
-
-
-def long_chain_worker(nodes: int, max_rss_bytes: Callable[[], int]) -> dict[str, Any]:
-    """In a fresh process: build and run the long chain; peak RSS of the whole."""
-    from qstack.network import Network
-    from qstack.runner import run_network
-    from qstack.scenario import parse_scenario
-
-    scenario = parse_scenario(long_chain_document(nodes), source=f"<long chain {nodes}>")
+def long_chain_worker(scenario: Scenario, max_rss_bytes: Callable[[], int]) -> dict[str, Any]:
+    """In a fresh process: build and run a long chain of one request; peak
+    RSS of the whole."""
     rss_before = max_rss_bytes()
     start = time.perf_counter()
     network = Network(scenario)
@@ -91,7 +72,7 @@ def long_chain_worker(nodes: int, max_rss_bytes: Callable[[], int]) -> dict[str,
     report = run_network(network)
     run_s = time.perf_counter() - start
     return {
-        "nodes": nodes,
+        "nodes": len(scenario.nodes),
         "build_s": build_s,
         "run_s": run_s,
         "events": report.events,
@@ -102,9 +83,10 @@ def long_chain_worker(nodes: int, max_rss_bytes: Callable[[], int]) -> dict[str,
     }
 
 
-def bench_long_chain(script: str, nodes: int) -> dict[str, Any]:
+def in_child(script: str, flag: str, argument: int) -> dict[str, Any]:
+    """Run ``script flag argument`` in a fresh interpreter; its JSON answer."""
     out = subprocess.run(
-        [sys.executable, script, "--long-chain-worker", str(nodes)],
+        [sys.executable, script, flag, str(argument)],
         check=True,
         capture_output=True,
         text=True,
@@ -122,11 +104,7 @@ def format_imports(imports: dict[str, float], add: Callable[[str], None]) -> Non
 
 def format_long_chains(chains: list[dict[str, Any]], add: Callable[[str], None]) -> None:
     mib = 1024 * 1024
-    add(
-        "One request (1 pair) across a long chain, "
-        f"{LONG_CHAIN_SPACING_KM:g} km double-click links, {LONG_CHAIN_QUBITS} qubits per node, "
-        "asap; one child process per size"
-    )
+    add("One request of 1 pair across a long chain (as the chains above); a child process each")
     add("  (target: 10,000 nodes in < 60 s and < 1 GB, memory linear in path length)")
     add(
         f"  {'nodes':>6} {'build s':>8} {'run s':>7} {'events':>8} {'RSS MiB':>8} "
