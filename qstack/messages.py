@@ -39,10 +39,16 @@ class Message(BaseModel):
         field with a default factory, must be given."""
         message = _new(cls)
         _setattr(message, "__dict__", {**cls._trusted_template, **fields})
-        _setattr(message, "__pydantic_fields_set__", set(fields))
-        _setattr(message, "__pydantic_extra__", None)
-        _setattr(message, "__pydantic_private__", None)
+        _set_fields_set(message, set(fields))
+        _set_extra(message, None)
+        _set_private(message, None)
         return message
+
+
+# BaseModel's slots, set directly (cheaper than object.__setattr__ by name).
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 class Primitive(Message):

@@ -38,6 +38,12 @@ class RandomStreams:
         return generator
 
 
+#: A block size for a buffer that is its generator's only user: its draws
+#: are the same whatever the block size (``Generator.random(a)`` then
+#: ``random(b)`` gives ``random(a + b)``), so it may keep less in memory.
+OWN_STREAM_BLOCK = 256
+
+
 class UniformBuffer:
     """Uniform draws from a generator, fetched in blocks: a scalar draw
     through numpy costs as much as a thousand drawn at once. Hot paths draw
