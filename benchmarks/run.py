@@ -9,6 +9,10 @@ Usage::
     python benchmarks/run.py --profile  # also cProfile the double-click run (top 15 by tottime);
                                         # with --network, the 5-node chain
 
+Every throughput is also printed per million events per wall-second of a bare
+``heapq`` loop measured in the same run (``pr/Mev``), so figures compare across
+machines. Start-up time and long chains are in ``benchmarks/scale.py``.
+
 Benchmarks only measure and print; nothing here passes or fails. See
 ``benchmarks/README.md`` for what each figure means and the targets.
 """
@@ -27,7 +31,6 @@ import pstats
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -37,6 +40,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import networkx as nx
+from scale import (
+    bench_imports,
+    calibrate,
+    format_imports,
+    format_long_chains,
+    in_child,
+    long_chain_worker,
+    per_million_heapq,
+)
 
 from qstack import topology
 from qstack.network import Network
@@ -61,6 +73,7 @@ class Sizes:
     chain_pairs: int
     chain_repeats: int
     waxman_nodes: tuple[int, ...]
+    long_chain_nodes: tuple[int, ...]
 
 
 FULL = Sizes(
@@ -76,6 +89,7 @@ FULL = Sizes(
     chain_pairs=20_000,
     chain_repeats=3,
     waxman_nodes=(100, 300, 1000),
+    long_chain_nodes=(1000, 2000, 4000),
 )
 QUICK = Sizes(
     kernel_events=200_000,
@@ -88,6 +102,7 @@ QUICK = Sizes(
     chain_pairs=3_000,
     chain_repeats=2,
     waxman_nodes=(100, 300),
+    long_chain_nodes=(250, 500),
 )
 
 # --------------------------------------------------------------------------- timing
@@ -432,14 +447,7 @@ def memory_worker(pairs: int) -> dict[str, Any]:
 
 def bench_memory(pairs: int) -> dict[str, Any]:
     """Measure memory in a child process, so the kernel benchmarks' heaps don't count."""
-    out = subprocess.run(
-        [sys.executable, __file__, "--memory-worker", str(pairs)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result: dict[str, Any] = json.loads(out.stdout)
-    return result
+    return in_child(__file__, "--memory-worker", pairs)
 
 
 # --------------------------------------------------------------------------- network: chains
@@ -600,14 +608,7 @@ def waxman_worker(nodes: int) -> dict[str, Any]:
 
 def bench_waxman(nodes: int) -> dict[str, Any]:
     """One Waxman size in a child process, so peak memory is that size's alone."""
-    out = subprocess.run(
-        [sys.executable, __file__, "--waxman-worker", str(nodes)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result: dict[str, Any] = json.loads(out.stdout)
-    return result
+    return in_child(__file__, "--waxman-worker", nodes)
 
 
 # --------------------------------------------------------------------------- profile
@@ -690,7 +691,8 @@ def run_core(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
 
     log(f"memory ({sizes.memory_pairs:,} pairs, child process) ...")
     memory = bench_memory(sizes.memory_pairs)
-    return {"kernel": kernel, "link": link, "memory": memory}
+    log("import times (child processes) ...")
+    return {"kernel": kernel, "link": link, "memory": memory, "imports": bench_imports()}
 
 
 def run_network_figures(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
@@ -703,7 +705,11 @@ def run_network_figures(sizes: Sizes, log: Callable[[str], None]) -> dict[str, A
     for nodes in sizes.waxman_nodes:
         log(f"waxman {nodes} nodes, {WAXMAN_REQUESTS} requests (child process) ...")
         waxman[str(nodes)] = bench_waxman(nodes)
-    return {"chain": chain, "waxman": waxman}
+    long_chains = []
+    for nodes in sizes.long_chain_nodes:
+        log(f"long chain {nodes} nodes, one pair (child process) ...")
+        long_chains.append(in_child(__file__, "--long-chain-worker", nodes))
+    return {"chain": chain, "waxman": waxman, "long_chains": long_chains}
 
 
 def run_all(
@@ -720,6 +726,8 @@ def run_all(
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
     }
+    log("calibration: bare heapq loop ...")
+    results["calibration"] = calibrate(lambda n: _time_once(bare_heapq_chain(n, sizes.steady_heap)))
     if core:
         results.update(run_core(sizes, log))
     if network:
@@ -746,14 +754,16 @@ def _format_core(results: dict[str, Any], add: Callable[[str], None]) -> None:
     add("")
     add("Link layer + pairs app (target: 20 km double-click >= 30,000 pairs per wall-second)")
     add(
-        f"  {'case':<38} {'pairs':>8} {'best pr/s':>10} {'med pr/s':>10} "
+        f"  {'case':<38} {'pairs':>8} {'best pr/s':>10} {'pr/Mev':>7} {'med pr/s':>10} "
         f"{'ev/pair':>8} {'best ev/s':>11} {'best s':>7} {'F mean':>7}"
     )
     for entry in results["link"].values():
         status = "" if entry["status"] == "done" else f"  [{entry['status']}]"
+        ratio = per_million_heapq(entry["pairs_per_s_best"], results["calibration"])
         add(
             f"  {entry['description']:<38} {entry['delivered']:>8,} "
-            f"{entry['pairs_per_s_best']:>10,.0f} {entry['pairs_per_s_median']:>10,.0f} "
+            f"{entry['pairs_per_s_best']:>10,.0f} {ratio:>7,.0f} "
+            f"{entry['pairs_per_s_median']:>10,.0f} "
             f"{entry['events_per_pair']:>8.3f} {entry['events_per_s_best']:>11,.0f} "
             f"{entry['best_s']:>7.3f} {_fidelity(entry['fidelity_mean']):>7}{status}"
         )
@@ -766,6 +776,8 @@ def _format_core(results: dict[str, Any], add: Callable[[str], None]) -> None:
         f"  max RSS               {memory['max_rss_bytes'] / MIB:8.1f} MiB "
         f"({memory['max_rss_before_run_bytes'] / MIB:.1f} MiB before the run)"
     )
+    add("")
+    format_imports(results["imports"], add)
 
 
 def _format_network(results: dict[str, Any], add: Callable[[str], None]) -> None:
@@ -775,19 +787,23 @@ def _format_network(results: dict[str, Any], add: Callable[[str], None]) -> None
         "target: 5-node chain >= 5,000 pairs per wall-second)"
     )
     add(
-        f"  {'case':<38} {'pairs':>8} {'best pr/s':>10} {'med pr/s':>10} "
+        f"  {'case':<38} {'pairs':>8} {'best pr/s':>10} {'pr/Mev':>7} {'med pr/s':>10} "
         f"{'ev/pair':>8} {'best ev/s':>11} {'best s':>7} {'F mean':>7} {'sim Hz':>7}"
     )
     for entry in results["chain"].values():
         status = "" if entry["status"] == "done" else f"  [{entry['status']}]"
         sim_rate = entry["rate_hz"]
+        ratio = per_million_heapq(entry["pairs_per_s_best"], results["calibration"])
         add(
             f"  {entry['description']:<38} {entry['delivered']:>8,} "
-            f"{entry['pairs_per_s_best']:>10,.0f} {entry['pairs_per_s_median']:>10,.0f} "
+            f"{entry['pairs_per_s_best']:>10,.0f} {ratio:>7,.0f} "
+            f"{entry['pairs_per_s_median']:>10,.0f} "
             f"{entry['events_per_pair']:>8.3f} {entry['events_per_s_best']:>11,.0f} "
             f"{entry['best_s']:>7.3f} {_fidelity(entry['fidelity_mean']):>7} "
             f"{(f'{sim_rate:.0f}' if sim_rate is not None else '-'):>7}{status}"
         )
+    add("")
+    format_long_chains(results["long_chains"], add)
     add("")
     waxman = list(results["waxman"].values())
     if not waxman:
@@ -840,6 +856,11 @@ def format_table(results: dict[str, Any]) -> str:
         f"qstack benchmarks ({'quick' if results['quick'] else 'full'}; "
         f"{results['implementation']} {results['python']}, {results['platform']})"
     )
+    calibration = results["calibration"]
+    add(
+        f"Calibration: bare heapq loop {calibration['events_per_s']:,.0f} events per wall-second "
+        "(pr/Mev, b/Mev: per million of these)"
+    )
     add("")
     if "kernel" in results:
         _format_core(results, add)
@@ -866,6 +887,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--memory-worker", type=int, metavar="PAIRS", help=argparse.SUPPRESS)
     parser.add_argument("--waxman-worker", type=int, metavar="NODES", help=argparse.SUPPRESS)
+    parser.add_argument("--long-chain-worker", type=int, metavar="NODES", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.memory_worker is not None:
@@ -873,6 +895,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.waxman_worker is not None:
         print(json.dumps(waxman_worker(args.waxman_worker)))
+        return 0
+    if args.long_chain_worker is not None:
+        scenario = chain_scenario(args.long_chain_worker, 1)
+        print(json.dumps(long_chain_worker(scenario, _max_rss_bytes)))
         return 0
 
     sizes = QUICK if args.quick else FULL

@@ -8,15 +8,47 @@ says what it is, and both reject unknown fields.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict
+
+_new = object.__new__
+_setattr = object.__setattr__
 
 
 class Message(BaseModel):
     """A validated, immutable, JSON-serialisable message."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: Each field's default, in declaration order (``PydanticUndefined`` for
+    #: a required field or one with a default factory), for :meth:`trusted`.
+    _trusted_template: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._trusted_template = {name: info.default for name, info in cls.model_fields.items()}
+
+    @classmethod
+    def trusted(cls, **fields: Any) -> Self:
+        """Build without validation, for the per-pair hot paths whose values
+        already have exactly the fields' types: the result equals
+        ``cls(**fields)`` and dumps the same (a test compares the two along
+        real runs), at about half the cost. Every required field, and every
+        field with a default factory, must be given."""
+        message = _new(cls)
+        _setattr(message, "__dict__", {**cls._trusted_template, **fields})
+        _set_fields_set(message, set(fields))
+        _set_extra(message, None)
+        _set_private(message, None)
+        return message
+
+
+# BaseModel's slots, set directly (cheaper than object.__setattr__ by name).
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 class Primitive(Message):

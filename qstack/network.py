@@ -26,6 +26,7 @@ from qstack.layers.network.service import (
     NetworkEntity,
     NetworkLayerFactory,
     NetworkUser,
+    path_delays_ps,
 )
 from qstack.layers.network.view import LinkInfo, NetworkView, NodeInfo, NodeLoad, Topology
 from qstack.messages import PeerMessage, Primitive
@@ -103,6 +104,7 @@ class Network(FaultInjection):
             degree[link_spec.a] += 1
             degree[link_spec.b] += 1
         self._link_between: dict[frozenset[str], Link] = {}
+        self._path_delays: dict[tuple[str, ...], tuple[int, ...]] = {}
         self.links: list[Link] = []
         #: Every link entity, by node and then by the neighbour it links to.
         self.link_entities: dict[str, dict[str, LinkEntity]] = {
@@ -222,7 +224,11 @@ class Network(FaultInjection):
             i: int,
             j: int,
         ) -> None:
-            route = path[i : j + 1] if i <= j else path[j : i + 1][::-1]
+            # The route is only read once the run is degraded (the slice is
+            # as long as the path: not worth it per message before).
+            route: Sequence[str] = ()
+            if self.classical.degraded:
+                route = path[i : j + 1] if i <= j else path[j : i + 1][::-1]
             self._send_network(node, target, message, route, delay_ps)
 
         def send_anywhere(target: str, message: PeerMessage) -> None:
@@ -250,6 +256,7 @@ class Network(FaultInjection):
             send_anywhere=send_anywhere,
             set_timer=self.run_context.set_timer,
             link_delay_ps=self._link_delay_ps,
+            path_delays_ps=self._path_delays_ps,
             rng=self.streams.stream(f"network/{node}"),
             truth=self.oracle,
             record=None if self.tracer is None else self._event_recorder(node),
@@ -301,6 +308,14 @@ class Network(FaultInjection):
 
     def _link_delay_ps(self, a: str, b: str) -> int:
         return self._link_between[frozenset((a, b))].delay_ps
+
+    def _path_delays_ps(self, path: tuple[str, ...]) -> tuple[int, ...]:
+        """Summed once per path and shared by its nodes (memory linear in
+        the path's length: every node of a path keeps them)."""
+        delays = self._path_delays.get(path)
+        if delays is None:
+            delays = self._path_delays[path] = path_delays_ps(self._link_delay_ps, path)
+        return delays
 
     # -- applications ---------------------------------------------------------
 

@@ -229,34 +229,32 @@ TransitionObserver = Callable[[int, Any, Any, str, str, str, type], None]
 lifecycle, source, dest, trigger)``."""
 
 
-_NOTHING = (None, None)
-
-
 class FastTable:
     """A dict-backed dispatcher for lifecycles kept as a plain state string.
 
     A (state, trigger) with one unguarded row is one dict lookup to its
-    (dest, handler); guarded rows are tried in order. ``observer`` (for a
-    traced run) is told of every step.
+    (dest, handler); guarded rows (dest None in the same dict) are tried in
+    order. ``observer`` (for a traced run) is told of every step.
     """
 
-    __slots__ = ("_guarded", "_plain", "name", "observer")
+    __slots__ = ("_rows", "name", "observer")
 
     def __init__(self, table: StateTable, observer: TransitionObserver | None = None) -> None:
         self.name = table.name
-        self._plain: dict[tuple[str, type], tuple[str, Handler | None]] = {}
-        self._guarded: dict[tuple[str, type], tuple[Transition, ...]] = {}
+        #: (state, trigger) -> (dest, handler) for one unguarded row, or
+        #: (None, rows) where guards choose.
+        self._rows: dict[tuple[str, type], tuple[str | None, Any]] = {}
         for key, rows in table._index.items():
             if len(rows) == 1 and rows[0].guard is None:
-                self._plain[key] = (rows[0].dest, rows[0].handler)
+                self._rows[key] = (rows[0].dest, rows[0].handler)
             else:
-                self._guarded[key] = rows
+                self._rows[key] = (None, rows)
         self.observer = observer
 
     def observed(self, observer: TransitionObserver) -> FastTable:
         """The same table (rows shared) telling ``observer`` of every step."""
         copy = FastTable.__new__(FastTable)
-        copy.name, copy._plain, copy._guarded = self.name, self._plain, self._guarded
+        copy.name, copy._rows = self.name, self._rows
         copy.observer = observer
         return copy
 
@@ -266,9 +264,13 @@ class FastTable:
         """Take the row for ``event`` in ``target``'s state: set the new state,
         then run the row's handler; :class:`ProtocolError` if no row allows it."""
         state = target.state
-        dest, handler = self._plain.get((state, event.__class__), _NOTHING)
+        entry = self._rows.get((state, event.__class__))
+        if entry is None:
+            raise ProtocolError(self.name, state, event.__class__.__name__, source)
+        dest, handler = entry
         if dest is None:
-            for row in self._guarded.get((state, event.__class__), ()):
+            row: Transition
+            for row in handler:
                 guard = row.guard
                 if guard is None or guard(entity, target, event):
                     dest, handler = row.dest, row.handler
@@ -284,13 +286,11 @@ class FastTable:
     def step(self, state: str, trigger: type, source: str = "") -> str:
         """The next state for an unguarded ``trigger`` (no handler runs), or
         :class:`ProtocolError` if ``trigger`` is not allowed in ``state``."""
-        plain = self._plain.get((state, trigger))
-        if plain is not None:
-            return plain[0]
-        rows = self._guarded.get((state, trigger))
-        if not rows:
+        entry = self._rows.get((state, trigger))
+        if entry is None:
             raise ProtocolError(self.name, state, trigger.__name__, source)
-        return rows[0].dest
+        dest, rows = entry
+        return dest if dest is not None else str(rows[0].dest)
 
 
 #: The lifecycle each compiled ``transitions`` machine runs.

@@ -105,6 +105,8 @@ class PairRecord:
     def advance(self, now: int) -> None:
         """Apply each side's memory noise from its last update to ``now``."""
         updated = self.updated_ps
+        if updated[0] == now and updated[1] == now:
+            return  # already touched in this picosecond (several ops often are)
         for side in (0, 1):
             dt = now - updated[side]
             if dt:

@@ -150,11 +150,10 @@ class ClassicalNetwork:
         sim = self._sim
         if not self.degraded:
             # Until the first fault, a message takes its route's delay (still
-            # checked on arrival: a fault may come while it travels).
+            # checked on arrival: a fault may come while it travels). Its
+            # tick is 0: every fault is later.
             sim.schedule(
-                delay_ps,
-                self._arrive,
-                (target, deliver, argument, undeliverable, self._tick(), fiber),
+                delay_ps, self._arrive, (target, deliver, argument, undeliverable, 0, fiber)
             )
             return
         arrival = self._arrival(sender, target, route, fiber is not None)
@@ -176,6 +175,9 @@ class ClassicalNetwork:
     def _arrive(
         self, argument: tuple[str, Deliver, Any, Deliver | None, int, frozenset[str] | None]
     ) -> None:
+        if not self.degraded:
+            argument[1](argument[2])  # nothing has gone wrong yet: it arrives
+            return
         target, deliver, message, undeliverable, sent, fiber = argument
         lost = self._failed_at.get(target, -1) > sent or (
             fiber is not None and self._cut_at.get(fiber, -1) > sent

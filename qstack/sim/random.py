@@ -7,6 +7,7 @@ an entity to a network leaves every other entity's draws unchanged.
 from __future__ import annotations
 
 import hashlib
+from array import array
 
 import numpy as np
 
@@ -37,24 +38,32 @@ class RandomStreams:
         return generator
 
 
+#: A block size for a buffer that is its generator's only user: its draws
+#: are the same whatever the block size (``Generator.random(a)`` then
+#: ``random(b)`` gives ``random(a + b)``), so it may keep less in memory.
+OWN_STREAM_BLOCK = 256
+
+
 class UniformBuffer:
     """Uniform draws from a generator, fetched in blocks: a scalar draw
     through numpy costs as much as a thousand drawn at once. Hot paths draw
-    from one of these instead of calling the generator per event."""
+    from one of these instead of calling the generator per event. The block
+    is kept as packed doubles (8 bytes a draw, not a float object's 32): a
+    network holds a few of these per node."""
 
     __slots__ = ("_block", "_buffer", "_position", "_rng")
 
     def __init__(self, rng: np.random.Generator, block: int = 4096) -> None:
         self._rng = rng
         self._block = block
-        self._buffer: list[float] = []
+        self._buffer: array[float] = array("d")
         self._position = 0
 
     def random(self) -> float:
         """A draw in [0, 1), like ``Generator.random()``."""
         position = self._position
         if position == len(self._buffer):
-            self._buffer = self._rng.random(self._block).tolist()
+            self._buffer = array("d", self._rng.random(self._block).tobytes())
             position = 0
         self._position = position + 1
         return self._buffer[position]

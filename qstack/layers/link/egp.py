@@ -284,7 +284,7 @@ class LinkLayer(LinkQueue):
         else:
             self._memory.transfer(qubit, self._upper_holder, self._holder)
             reported_qubit = qubit
-        ok = LinkOk(
+        ok = LinkOk.trusted(
             create_id=item.create_id,
             origin=item.origin,
             remote=self.peer,
@@ -293,7 +293,7 @@ class LinkLayer(LinkQueue):
             bell_index=herald.bell_index,
             qubit=reported_qubit,
             time_ps=now,
-            fidelity=min(herald.fidelity, 1.0),
+            fidelity=float(min(herald.fidelity, 1.0)),
             purpose_id=create.purpose_id,
             basis=basis,
             outcome=outcome,

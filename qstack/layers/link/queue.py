@@ -15,7 +15,7 @@ from qstack.layers.link.messages import LinkError, LinkErrorReason, QueueAdd, Qu
 from qstack.layers.link.service import LinkContext, LinkUser
 from qstack.layers.link.state import DeliveredPair, LinkRequest, RequestKey
 from qstack.messages import PeerMessage, Unbound
-from qstack.sim.random import UniformBuffer
+from qstack.sim.random import OWN_STREAM_BLOCK, UniformBuffer
 
 
 class LinkQueue:
@@ -38,7 +38,8 @@ class LinkQueue:
         self._send: Callable[[PeerMessage], None] = self._not_connected
         self._set_timer = context.set_timer
         self._delay_ps = context.one_way_delay_ps
-        self._uniform = UniformBuffer(context.rng).random
+        # The entity's own stream: small blocks do not change its draws.
+        self._uniform = UniformBuffer(context.rng, OWN_STREAM_BLOCK).random
         self._holder = f"link/{context.peer}"
         self._upper_holder = context.upper_holder
         self.capacity = context.capacity

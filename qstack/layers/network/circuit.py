@@ -10,11 +10,13 @@ single instances; the circuit table keys rows by their class.
 from __future__ import annotations
 
 import collections
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from qstack.layers.link.messages import LinkError, LinkExpire, LinkOk
 from qstack.layers.network.messages import NetCreate, NetErrorReason, PairCommit
+from qstack.layers.network.policies import SwapPolicy
 from qstack.sim.kernel import Timer
 
 Side = Literal["up", "down"]
@@ -90,7 +92,7 @@ class Circuit:
         position: int,
         request: NetCreate,
         deadline_ps: int | None,
-        offsets_ps: list[int],
+        offsets_ps: Sequence[int],
         request_id: str | None = None,
         lossy_swaps: bool = False,
     ) -> None:
@@ -157,6 +159,8 @@ class Circuit:
         self.commits: dict[str, PairCommit] = {}
         self.complete: dict[str, Segment] = {}
         self.deadline_timer: Timer | None = None
+        #: The request's swap policy, looked up on first use (a swap asks).
+        self.swap_policy: SwapPolicy | None = None
 
     @property
     def ended(self) -> bool:

@@ -9,6 +9,7 @@ own module, so a subclass can replace any step by overriding one method.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
@@ -23,7 +24,7 @@ from qstack.layers.network.circuit import (
     Segment,
 )
 from qstack.layers.network.messages import NetCreate, NetError, NetErrorReason
-from qstack.layers.network.service import NetworkContext, NetworkUser
+from qstack.layers.network.service import NetworkContext, NetworkUser, path_delays_ps
 from qstack.messages import PeerMessage, Unbound
 from qstack.sim.random import UniformBuffer
 
@@ -47,6 +48,9 @@ class NetworkCore:
         self._send_anywhere = context.send_anywhere
         self._set_timer = context.set_timer
         self._link_delay_ps = context.link_delay_ps
+        self._path_delays_ps = context.path_delays_ps or functools.partial(
+            path_delays_ps, context.link_delay_ps
+        )
         self._rng = context.rng
         #: Trace records of what this layer does to its qubits (traced runs only).
         self._record = context.record

@@ -111,7 +111,7 @@ class Delivery(NetworkCore):
             self._memory.transfer(segment.qubit, self._user.holder, self.holder)
         self._user.net_ok(
             now,
-            NetOk(
+            NetOk.trusted(
                 request_id=circuit.request_id,
                 src=circuit.src,
                 dst=circuit.dst,
@@ -120,7 +120,7 @@ class Delivery(NetworkCore):
                 bell_index=0,
                 qubit=qubit,
                 time_ps=now,
-                fidelity=min(max(fidelity, 0.0), 1.0),
+                fidelity=float(min(max(fidelity, 0.0), 1.0)),
                 purpose_id=circuit.request.purpose_id,
                 basis=basis,
                 outcome=outcome,

@@ -10,7 +10,8 @@ same function, with a context holding exactly what is listed here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -146,6 +147,19 @@ class NetworkContext:
     rng: np.random.Generator
     truth: FidelityTruth
     record: Callable[[int, Primitive], None] | None = None
+    #: ``path_delays_ps(path)``: the one-way delay from the path's first node
+    #: to each of its nodes (:func:`path_delays_ps` over ``link_delay_ps``).
+    #: A network shares one answer per path among its nodes, so that a long
+    #: path is summed and stored once, not once per node; None: each node
+    #: sums it itself.
+    path_delays_ps: Callable[[tuple[str, ...]], Sequence[int]] | None = None
+
+
+def path_delays_ps(
+    link_delay_ps: Callable[[str, str], int], path: Sequence[str]
+) -> tuple[int, ...]:
+    """The one-way delay from ``path[0]`` to each node of ``path``."""
+    return (0, *itertools.accumulate(link_delay_ps(a, b) for a, b in itertools.pairwise(path)))
 
 
 class NetworkLayerFactory(Protocol):

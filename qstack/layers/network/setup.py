@@ -197,9 +197,7 @@ class Setup(NetworkCore):
         deadline_ps: int | None,
         request_id: str | None = None,
     ) -> Circuit:
-        offsets = [0]
-        for a, b in itertools.pairwise(path):
-            offsets.append(offsets[-1] + self._link_delay_ps(a, b))
+        offsets = self._path_delays_ps(path)
         circuit = Circuit(
             circuit_id,
             src,
@@ -246,7 +244,9 @@ class Setup(NetworkCore):
         self._send(
             circuit,
             circuit.position + 1,
-            PathInstall(
+            # Trusted: every field comes from this node's validated circuit,
+            # and the path stays one object shared by its nodes.
+            PathInstall.trusted(
                 circuit=circuit.id,
                 request_id=circuit.request_id,
                 src=circuit.src,

@@ -18,7 +18,9 @@ class Swapping(NetworkCore):
 
     def _try_swap(self, now: int, circuit: Circuit) -> None:
         left_queue, right_queue = circuit.ready["up"], circuit.ready["down"]
-        policy = self.context.swap_policies(circuit.request.swap_policy)
+        policy = circuit.swap_policy
+        if policy is None:
+            policy = circuit.swap_policy = self.context.swap_policies(circuit.request.swap_policy)
         cutoff = circuit.request.cutoff_ps
         # A segment past the cutoff is never swapped, even in the picosecond
         # its discard is due (whichever of the two events comes first).
@@ -46,8 +48,8 @@ class Swapping(NetworkCore):
         """Whether a repeater of ``path`` has swaps that can fail (what the
         topology says of its nodes' hardware, as every node knows it)."""
         load = NodeLoad((), self._memory.free_count, self._memory.size)
-        topology = self.context.view(load, (), ())
-        return any(topology.node(node).swap_success_probability < 1.0 for node in path[1:-1])
+        lossy = self.context.view(load, (), ()).lossy_swap_nodes
+        return bool(lossy) and any(node in lossy for node in path[1:-1])
 
     def _swap(self, now: int, circuit: Circuit, left: Segment, right: Segment) -> None:
         """Bell-measure the two qubits: the outer qubits become one pair, and
@@ -77,7 +79,7 @@ class Swapping(NetworkCore):
             self._tell(
                 circuit,
                 this.partner,
-                SwapRecord(
+                SwapRecord.trusted(
                     circuit=circuit.id,
                     handle=this.partner_handle,
                     partner=other.partner,
@@ -135,7 +137,7 @@ class Swapping(NetworkCore):
         self._tell(
             circuit,
             swapped.partner,
-            SwapRecord(
+            SwapRecord.trusted(
                 circuit=circuit.id,
                 handle=swapped.partner_handle,
                 partner=record.partner,

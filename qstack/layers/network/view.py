@@ -100,7 +100,7 @@ class Topology:
     the ``NodeInfo``.
     """
 
-    __slots__ = ("_nodes", "graph")
+    __slots__ = ("_nodes", "graph", "lossy_swap_nodes")
 
     def __init__(self, nodes: Sequence[NodeInfo], links: Sequence[LinkInfo]) -> None:
         self._nodes: dict[str, NodeInfo] = {}
@@ -108,6 +108,10 @@ class Topology:
             if node.name in self._nodes:
                 raise ValueError(f"duplicate node {node.name!r} in topology")
             self._nodes[node.name] = node
+        #: The nodes whose swaps can fail (``swap_success_probability`` < 1).
+        self.lossy_swap_nodes = frozenset(
+            node.name for node in nodes if node.swap_success_probability < 1.0
+        )
         graph = nx.Graph()
         for name in sorted(self._nodes):
             graph.add_node(name, info=self._nodes[name])
@@ -216,6 +220,7 @@ class NetworkView(Topology):
         self.down_nodes = frozenset(down_nodes)
         self.down_links = frozenset(down_links)
         self._nodes = static._nodes
+        self.lossy_swap_nodes = static.lossy_swap_nodes
         if self.down_nodes or self.down_links:
             edges = [tuple(sorted(link)) for link in self.down_links]
             self.graph = nx.restricted_view(static.graph, sorted(self.down_nodes), edges)

@@ -46,7 +46,7 @@ from qstack.physics.state import PairState, pauli_noise
 from qstack.quantum.oracle import TruthOracle
 from qstack.quantum.store import QuantumStore
 from qstack.sim.kernel import Simulator, Timer
-from qstack.sim.random import UniformBuffer
+from qstack.sim.random import OWN_STREAM_BLOCK, UniformBuffer
 from qstack.sim.trace import Direction, Tracer, TraceRecord
 
 
@@ -121,7 +121,9 @@ class HeraldingStation:
         self._store = store
         self._oracle = oracle
         self._dense = any(memory.noise.needs_density_matrix for memory in memories)
-        self._uniforms = UniformBuffer(rng)
+        # Small blocks: a long chain has a station per link, and the stream
+        # is the station's own (block sizes do not change its draws).
+        self._uniforms = UniformBuffer(rng, OWN_STREAM_BLOCK)
         self._armed: list[Attempt | None] = [None, None]
         self._users: list[PhysicalUser | None] = [None, None]
         self._timer: Timer | None = None
