@@ -202,7 +202,9 @@ class TraceFacts:
             request.ended(line, "done")
         elif kind == "NET_ERROR":
             request.ended(line, "error")
-        elif kind == "PATH_INSTALL" and sent and request.path is None:
+        elif kind == "PATH_INSTALL" and sent and line.node == request.src:
+            # The source installs a new circuit when it routes again after a
+            # fault: the last one is the path that served the request.
             request.path = tuple(getattr(message, "path", ()))
         elif kind == "PATH_READY" and line.direction == "recv" and line.node == request.src:
             request.installed_ps = request.installed_ps or line.time_ps

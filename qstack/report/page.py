@@ -155,7 +155,9 @@ def _topology_section(
     endpoints = {n for v in views if v.trace for n in (v.trace.src, v.trace.dst)}
     faults = facts.faults
     fault_note = (
-        f"{len(faults)} faults in the trace, marked in red."
+        f"{len(faults)} fault{'' if len(faults) == 1 else 's'} in the trace: what they hit "
+        "is marked in red, whether or "
+        "not it came back (hover for what happened and when)."
         if faults
         else "The trace has no FAULT records."
     )

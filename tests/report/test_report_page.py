@@ -223,6 +223,41 @@ def test_faults_are_marked_on_the_topology(
     assert "2 faults in the trace" in page
 
 
+def test_a_rerouted_request_shows_the_path_that_served_it_last(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ring a-b-c-d: a to c goes through b until b fails, then through d."""
+    links = [("a", "b", 10.0), ("b", "c", 10.0), ("c", "d", 15.0), ("d", "a", 15.0)]
+    scenario = tmp_path / "ring.json"
+    scenario.write_text(
+        json.dumps(
+            {
+                "seed": 3,
+                "network": {"reroute": True},
+                "nodes": [{"name": n, "qubits": 4} for n in "abcd"],
+                "links": [
+                    {
+                        "a": a,
+                        "b": b,
+                        "length_km": km,
+                        "model": "abstract",
+                        "success_probability": 0.4,
+                        "attempt_duration_s": 2e-5,
+                        "fidelity": 0.99,
+                    }
+                    for a, b, km in links
+                ],
+                "requests": [{"app": "pairs", "src": "a", "dst": "c", "pairs": 100}],
+                "faults": [{"at_s": 0.002, "kind": "node_down", "node": "b"}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    page = _page([str(scenario), "-o", str(tmp_path / "ring.html")], capsys)
+    assert re.search(r"path</th><td[^>]*>a → d → c<", page)
+    assert "1 fault in the trace" in page
+
+
 @pytest.mark.slow
 def test_qkd_shows_its_bits_and_qber(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     scenario = tmp_path / "qkd.json"
