@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ("chain_5.toml", "qkd.toml", "faults.toml", "teleport.toml", "ghz.toml", "chsh.toml")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_trusted_messages_equal_validated_ones(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     trusted = Message.trusted.__func__  # type: ignore[attr-defined]
@@ -44,6 +45,7 @@ def test_trusted_messages_equal_validated_ones(name: str, monkeypatch: pytest.Mo
     assert built, "the run built no message on a trusted path"
 
 
+@pytest.mark.slow
 def test_every_trusted_path_is_covered(monkeypatch: pytest.MonkeyPatch) -> None:
     """The scenarios above reach each message kind built trusted."""
     trusted = Message.trusted.__func__  # type: ignore[attr-defined]
