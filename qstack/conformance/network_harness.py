@@ -16,7 +16,7 @@ from qstack.layers.link.service import LinkLayerFactory
 from qstack.layers.network.messages import NetCreate, NetOk
 from qstack.layers.network.service import NetworkLayerFactory
 from qstack.network import Network
-from qstack.quantum.store import PairRecord
+from qstack.quantum.pair import PairRecord
 from qstack.scenario import Scenario, parse_scenario
 from qstack.sim.kernel import seconds_to_ps
 from qstack.sim.trace import MemoryTracer, TraceRecord

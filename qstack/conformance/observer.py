@@ -25,7 +25,8 @@ from qstack.layers.link.messages import LinkCreate, LinkOk
 from qstack.layers.network.messages import NetCreate, NetOk
 from qstack.layers.physical.messages import AttemptCancelTrace, AttemptTrace, HeraldTrace
 from qstack.physics.state import PairState
-from qstack.quantum.store import PairRecord, QuantumStore, QubitRegister, StateRecord
+from qstack.quantum.pair import PairRecord, StateRecord
+from qstack.quantum.store import QuantumStore, QubitRegister
 from qstack.sim.trace import TraceRecord
 
 Clock = Callable[[], int]

@@ -41,7 +41,8 @@ from qstack.physics.state import density_matrix_of
 from qstack.quantum.errors import QubitError
 
 if TYPE_CHECKING:
-    from qstack.quantum.store import PairRecord, QubitRegister
+    from qstack.quantum.pair import PairRecord
+    from qstack.quantum.store import QubitRegister
 
 Uniform = Callable[[], float]
 

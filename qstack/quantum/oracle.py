@@ -18,7 +18,8 @@ from qstack.physics.bell import BellDiagonal
 from qstack.physics.density import DensityMatrixPair, from_bell_diagonal, partial_trace
 from qstack.physics.state import PairState
 from qstack.quantum.multi import MultiRecord, reduced_state
-from qstack.quantum.store import PairRecord, QuantumStore
+from qstack.quantum.pair import PairRecord
+from qstack.quantum.store import QuantumStore
 
 Vector = npt.NDArray[np.complex128]
 

@@ -26,6 +26,8 @@ from qstack.scenario import load_scenario
 from qstack.sim.trace import MemoryTracer
 from qstack.tracing import lines_from_records, read_trace
 from tests.apps._apps_helpers import chain_scenario
+from tests.network._fault_helpers import RING, pairs_request
+from tests.network._fault_helpers import scenario as ring_scenario
 from tests.report._report_helpers import EXAMPLES, TracedRun, record, traced_run
 
 
@@ -227,32 +229,10 @@ def test_a_rerouted_request_shows_the_path_that_served_it_last(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A ring a-b-c-d: a to c goes through b until b fails, then through d."""
-    links = [("a", "b", 10.0), ("b", "c", 10.0), ("c", "d", 15.0), ("d", "a", 15.0)]
+    faults = [{"at_s": 0.002, "kind": "node_down", "node": "b"}]
+    data = ring_scenario(RING, [pairs_request("a", "c", 100)], faults, reroute=True)
     scenario = tmp_path / "ring.json"
-    scenario.write_text(
-        json.dumps(
-            {
-                "seed": 3,
-                "network": {"reroute": True},
-                "nodes": [{"name": n, "qubits": 4} for n in "abcd"],
-                "links": [
-                    {
-                        "a": a,
-                        "b": b,
-                        "length_km": km,
-                        "model": "abstract",
-                        "success_probability": 0.4,
-                        "attempt_duration_s": 2e-5,
-                        "fidelity": 0.99,
-                    }
-                    for a, b, km in links
-                ],
-                "requests": [{"app": "pairs", "src": "a", "dst": "c", "pairs": 100}],
-                "faults": [{"at_s": 0.002, "kind": "node_down", "node": "b"}],
-            }
-        ),
-        encoding="utf-8",
-    )
+    scenario.write_text(json.dumps(data), encoding="utf-8")
     page = _page([str(scenario), "-o", str(tmp_path / "ring.html")], capsys)
     assert re.search(r"path</th><td[^>]*>a → d → c<", page)
     assert "1 fault in the trace" in page
