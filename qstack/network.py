@@ -369,6 +369,7 @@ class Network(FaultInjection):
             purification_rounds=options.purification_rounds,
             name=self.scenario.request_name(index),
             reroute=options.reroute,
+            reserve=options.reservation,
         )
         start_ps = seconds_to_ps(spec.start_s)
         app_options = {

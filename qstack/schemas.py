@@ -57,6 +57,7 @@ from qstack.layers.link.messages import (
     QueueAck,
     QueueAdd,
     QueueCancel,
+    QueueCredit,
     QueueReject,
 )
 from qstack.layers.network.messages import (
@@ -108,6 +109,7 @@ MESSAGE_MODELS: dict[str, tuple[type[Message], ...]] = {
         QueueAck,
         QueueReject,
         QueueCancel,
+        QueueCredit,
     ),
     "network": (
         NetCreate,

@@ -304,6 +304,8 @@ class NetworkOptions(BaseModel):
     purification_rounds: Rounds = 0
     reroute: Flag = False
     """After a fault breaks its circuit, route again around what is down."""
+    reservation: Flag = False
+    """Reserve each circuit's memory along its path before it starts."""
 
     @model_validator(mode="after")
     def _rounds_need_protocol(self) -> Self:
@@ -338,6 +340,10 @@ class NetworkSettings(BaseModel):
     purification: PluginName = DEFAULT_PURIFICATION
     purification_rounds: Rounds | None = None
     reroute: Flag = False
+    reservation: Flag = False
+    """Every circuit reserves its memory along its path before it starts
+    (admission control): concurrent circuits never wait for each other's
+    memory. Network-wide, so that no circuit takes memory unreserved."""
 
     @model_validator(mode="after")
     def _rounds_need_protocol(self) -> Self:
@@ -363,4 +369,5 @@ class NetworkSettings(BaseModel):
             purification=purification,
             purification_rounds=rounds,
             reroute=self.reroute if request.reroute is None else request.reroute,
+            reservation=self.reservation,
         )

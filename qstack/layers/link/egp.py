@@ -32,6 +32,7 @@ from qstack.layers.link.messages import (
     QueueAck,
     QueueAdd,
     QueueCancel,
+    QueueCredit,
     QueueReject,
 )
 from qstack.layers.link.queue import LinkQueue
@@ -159,7 +160,7 @@ class LinkLayer(LinkQueue):
         self._reject(message, "link_down")
 
     def _to_request(
-        self, _: LinkLayer, now: int, message: QueueAck | QueueReject | QueueCancel
+        self, _: LinkLayer, now: int, message: QueueAck | QueueReject | QueueCancel | QueueCredit
     ) -> None:
         self._for_request(now, message.origin, message.create_id, message)
 
@@ -233,10 +234,14 @@ class LinkLayer(LinkQueue):
 
     def _ready_now(self, item: LinkRequest, now: int, _: lc.StartTime) -> None:
         bisect.insort(self._ready, (item.order, item.key))
-        armed = self._armed
-        if armed is not None and not self._physical.running and armed is not self._choose():
-            self._disarm(now)
-        self._pump(now)
+        self._rechoose(now)
+
+    def _credited(self, item: LinkRequest, now: int, event: lc.CreditTime) -> None:
+        item.credited[event.side] += 1
+        self._rechoose(now)
+
+    def _peer_credits(self, item: LinkRequest, now: int, message: QueueCredit) -> None:
+        self._set_timer(max(message.at_ps - now, 0), self._credit_due, (item, 1 - self.side))
 
     def _send_cancel(self, item: LinkRequest, now: int, request: LinkCancel) -> None:
         end_ps = now + self._delay_ps + 1
@@ -300,6 +305,7 @@ class LinkLayer(LinkQueue):
         )
         if reported_qubit is not None:
             self._delivered[reported_qubit] = DeliveredPair(ok)
+            item.kept += 1
         self._user.link_ok(now, ok)
         self._pump(now)
 
@@ -308,6 +314,7 @@ class LinkLayer(LinkQueue):
     def _freed(self, pair: DeliveredPair, now: int, _: lc.Released) -> None:
         assert pair.ok.qubit is not None
         del self._delivered[pair.ok.qubit]
+        self._credit(now, pair)
 
     def _expire(self, pair: DeliveredPair, now: int, _: lc.PeerLost) -> None:
         ok = pair.ok
@@ -361,7 +368,7 @@ LINK_ENTITY = StateTable(
         Transition("down", QueueAdd, "down", _L._reject_queue_add, note="QUEUE_REJECT"),
         *(
             Transition(s, message, s, _L._to_request)
-            for message in (QueueAck, QueueReject, QueueCancel)
+            for message in (QueueAck, QueueReject, QueueCancel, QueueCredit)
             for s in ("idle", "serving", "down")
         ),
         Transition("idle", lc.RequestQueued, "serving"),
@@ -403,6 +410,8 @@ REQUEST_LIFECYCLE = StateTable(
         Transition("queued", Herald, "queued", _L._deliver, note="OK"),
         *(Transition(s, LinkCancel, s, _L._send_cancel, note="QUEUE_CANCEL") for s in _LIVE),
         *(Transition(s, QueueCancel, s, _L._peer_cancels) for s in _LIVE),
+        Transition("queued", QueueCredit, "queued", _L._peer_credits),
+        Transition("queued", lc.CreditTime, "queued", _L._credited, note="flow control"),
         *(
             Transition(s, lc.DeadlinePassed, "failed", _L._timed_out, note="ERROR timeout")
             for s in _LIVE

@@ -37,6 +37,14 @@ class LinkCreate(Primitive):
     type: CreateType = "keep"
     purpose_id: int = Field(default=0, ge=0)
     priority: int = Field(default=0, ge=0, description="lower is served first")
+    window: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "keep: at most this many of the request's pairs held at each end at once "
+            "(flow control agreed by both ends: QUEUE_CREDIT); None: no limit"
+        ),
+    )
 
 
 class LinkCancel(Primitive):
@@ -159,5 +167,16 @@ class QueueCancel(PeerMessage):
     end_ps: int = Field(ge=0)
 
 
+class QueueCredit(PeerMessage):
+    """This end freed a kept pair of a request with a ``window``: from
+    ``at_ps`` on, both ends count one pair fewer held here, so both agree
+    when the request may be attempted again."""
+
+    kind: Literal["QUEUE_CREDIT"] = "QUEUE_CREDIT"
+    origin: NodeName
+    create_id: int = Field(ge=0)
+    at_ps: int = Field(ge=0)
+
+
 LinkPrimitive = LinkCreate | LinkCancel | LinkOk | LinkError | LinkExpire | LinkStatus
-LinkPeerMessage = QueueAdd | QueueAck | QueueReject | QueueCancel
+LinkPeerMessage = QueueAdd | QueueAck | QueueReject | QueueCancel | QueueCredit

@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from qstack.fsm.table import FastTable
 from qstack.layers.link import state as lc
-from qstack.layers.link.messages import LinkError, LinkErrorReason, QueueAdd, QueueReject
+from qstack.layers.link.messages import (
+    LinkError,
+    LinkErrorReason,
+    QueueAdd,
+    QueueCredit,
+    QueueReject,
+)
 from qstack.layers.link.service import LinkContext, LinkUser
 from qstack.layers.link.state import DeliveredPair, LinkRequest, RequestKey
 from qstack.messages import PeerMessage, Unbound
@@ -82,6 +88,30 @@ class LinkQueue:
         pair = self._delivered.get(qubit)
         if pair is not None:
             self.pair_table.dispatch(self, pair, now, lc.RELEASED)
+        self._pump(now)
+
+    def _credit(self, now: int, pair: DeliveredPair) -> None:
+        """A kept pair of a request with a window was freed here: both ends
+        count it freed from the same agreed time (QUEUE_CREDIT)."""
+        ok = pair.ok
+        item = self._requests.get((ok.origin, ok.create_id))
+        if item is None or item.window is None:
+            return
+        at_ps = now + self._delay_ps + 1
+        self._set_timer(at_ps - now, self._credit_due, (item, self.side))
+        self._send(QueueCredit(origin=ok.origin, create_id=ok.create_id, at_ps=at_ps))
+
+    def _credit_due(self, now: int, argument: object) -> None:
+        item, side = cast(tuple[LinkRequest, int], argument)
+        if self._requests.get(item.key) is item:
+            self.request_table.dispatch(self, item, now, lc.CreditTime(side))
+
+    def _rechoose(self, now: int) -> None:
+        """What may be attempted changed: re-arm for the new choice unless
+        attempts are under way."""
+        armed = self._armed
+        if armed is not None and not self._physical.running and armed is not self._choose():
+            self._disarm(now)
         self._pump(now)
 
     def _for_request(self, now: int, origin: str, create_id: int, event: object) -> None:
@@ -190,20 +220,28 @@ class LinkQueue:
         self._armed = None
         self._memory.release(now, self._armed_qubit, self._holder)
 
-    def _choose(self) -> LinkRequest:
+    def _choose(self) -> LinkRequest | None:
         """The request to attempt for next: round robin, pair by pair, among
-        the ready requests of the best priority, so that requests sharing
-        the link all progress. Both ends see the same ready requests and the
-        same heralds, so they choose alike."""
-        ready = self._ready
-        best_priority = ready[0][0][0]
+        the ready requests of the best priority that are open (below their
+        window at both ends), so that requests sharing the link all
+        progress. Both ends see the same ready requests, the same heralds
+        and the same credits at the same times, so they choose alike."""
+        requests = self._requests
+        best_priority: int | None = None
+        first: LinkRequest | None = None
         last = self._last_served
-        for order, key in ready:
-            if order[0] != best_priority:
+        for order, key in self._ready:
+            item = requests[key]
+            if not item.open:
+                continue
+            if best_priority is None:
+                best_priority = order[0]
+                first = item
+            elif order[0] != best_priority:
                 break
             if last is None or order > last:
-                return self._requests[key]
-        return self._requests[ready[0][1]]
+                return item
+        return first
 
     def _pump(self, now: int) -> None:
         """Arm the physical layer for the queue head, if idle and memory allows."""
@@ -211,10 +249,12 @@ class LinkQueue:
             return
         if len(self._delivered) >= self.capacity:
             return
+        item = self._choose()
+        if item is None:
+            return  # every ready request is at its window
         qubit = self._memory.allocate(self._holder)
         if qubit is None:
             return
-        item = self._choose()
         self._armed = item
         self._armed_qubit = qubit
         self._physical.attempt(now, qubit, item.key, item.setting)

@@ -37,6 +37,14 @@ class CancelTime:
 
 
 @dataclass(frozen=True, slots=True)
+class CreditTime:
+    """The agreed time of a QUEUE_CREDIT came: one of the request's pairs
+    held at ``side`` counts as freed at both ends."""
+
+    side: int
+
+
+@dataclass(frozen=True, slots=True)
 class LinkEnded:
     """The link went out of service under a live request (``detail`` says why)."""
 
@@ -146,15 +154,18 @@ class LinkRequest:
     __slots__ = (
         "create",
         "create_id",
+        "credited",
         "deadline_ps",
         "deadline_timer",
         "delivered",
+        "kept",
         "key",
         "origin",
         "qseq",
         "setting",
         "start_ps",
         "state",
+        "window",
     )
 
     def __init__(
@@ -177,10 +188,25 @@ class LinkRequest:
         self.qseq = -1
         self.start_ps = -1
         self.delivered = 0
+        #: Flow control (``create.window``): kept pairs heralded, and per
+        #: side those both ends count as freed since (QUEUE_CREDIT).
+        self.window = create.window if create.type == "keep" else None
+        self.kept = 0
+        self.credited = [0, 0]
 
     @property
     def order(self) -> tuple[int, int]:
         return (self.create.priority, self.qseq)
+
+    @property
+    def open(self) -> bool:
+        """Both ends agree the request may be attempted: below its window at each end."""
+        window = self.window
+        if window is None:
+            return True
+        kept = self.kept
+        credited = self.credited
+        return kept - credited[0] < window and kept - credited[1] < window
 
 
 class DeliveredPair:

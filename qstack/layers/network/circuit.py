@@ -161,6 +161,10 @@ class Circuit:
         self.deadline_timer: Timer | None = None
         #: The request's swap policy, looked up on first use (a swap asks).
         self.swap_policy: SwapPolicy | None = None
+        #: With reservation: the qubits reserved here, and how many circuits
+        #: of the request were refused for memory before this one.
+        self.reserved = 0
+        self.admissions = 0
 
     @property
     def ended(self) -> bool:
@@ -245,6 +249,14 @@ class Abort:
     """End the circuit, everywhere on its path, for ``reason``."""
 
     reason: NetErrorReason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """This node cannot reserve the circuit's memory: it ends (``busy``) and
+    its source tries again later."""
+
     detail: str
 
 

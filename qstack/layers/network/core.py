@@ -26,6 +26,7 @@ from qstack.layers.network.circuit import (
 from qstack.layers.network.messages import NetCreate, NetError, NetErrorReason
 from qstack.layers.network.service import NetworkContext, NetworkUser, path_delays_ps
 from qstack.messages import PeerMessage, Unbound
+from qstack.sim.kernel import Timer
 from qstack.sim.random import UniformBuffer
 
 if TYPE_CHECKING:
@@ -72,6 +73,10 @@ class NetworkCore:
         # delayed the install): the install, when it comes, is ignored.
         self._torn_down: set[str] = set()
         self._routes: dict[str, tuple[tuple[str, ...], int]] = {}
+        # With reservation: the qubits promised to circuits here, and, at a
+        # source, the refused requests waiting to try again (see .admission).
+        self._reserved = 0
+        self._admitting: dict[str, tuple[Circuit, Timer]] = {}
 
     def route_of(self, request_id: str) -> tuple[tuple[str, ...], int] | None:
         """The latest path of a request this node is the source of, and its reroutes."""
@@ -246,6 +251,26 @@ class NetworkCore:
         raise NotImplementedError
 
     def _link_down(self, peer: str) -> bool:
+        raise NotImplementedError
+
+    def _abandon(self, now: int, old: Circuit, reason: NetErrorReason, detail: str) -> None:
+        raise NotImplementedError
+
+    def _reserve(self, now: int, circuit: Circuit) -> bool:
+        raise NotImplementedError
+
+    def _unreserve(self, circuit: Circuit) -> None:
+        raise NotImplementedError
+
+    def _launch(self, now: int, circuit: Circuit) -> None:
+        raise NotImplementedError
+
+    def _admit_later(self, now: int, old: Circuit) -> None:
+        raise NotImplementedError
+
+    def _stop_admitting(
+        self, now: int, reason: NetErrorReason, detail: str, request_id: str | None = None
+    ) -> None:
         raise NotImplementedError
 
     def _void_link_requests(self, now: int, peer: str) -> None:

@@ -212,7 +212,7 @@ class Faults(NetworkCore):
         circuit.dst_ready = False
         circuit.reroutes = old.reroutes + 1
         self._routes[old.request_id] = (answer.path, circuit.reroutes)
-        self._install_here(now, circuit, upstream_create_id=None)
+        self._launch(now, circuit)
         return True
 
     def _abandon(self, now: int, old: Circuit, reason: NetErrorReason, detail: str) -> None:

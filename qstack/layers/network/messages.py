@@ -28,6 +28,7 @@ NetErrorReason = Literal[
     "torn_down",  # a fault on the path ended the circuit
     "invalid",  # the request cannot be served as asked (e.g. nested swapping on 3 links)
     "stalled",  # nothing could happen any more: circuits hold the memory others wait for
+    "busy",  # TEARDOWN only: a node's memory is reserved by other circuits (the source retries)
 ]
 PluginName = Annotated[str, Field(pattern=r"^[a-z0-9_.:-]+$")]
 
@@ -57,6 +58,13 @@ class NetCreate(Primitive):
     reroute: bool = Field(
         default=False,
         description="when a fault breaks the circuit, route again around it for the pairs owed",
+    )
+    reserve: bool = Field(
+        default=False,
+        description=(
+            "reserve the circuit's memory at every node of its path before it starts "
+            "(admission control: circuits never wait for each other's memory)"
+        ),
     )
 
 

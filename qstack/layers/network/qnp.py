@@ -26,6 +26,7 @@ from typing import ClassVar
 
 from qstack.fsm.table import FastTable, StateTable, Transition, fire
 from qstack.layers.link.messages import LinkError, LinkExpire, LinkOk, LinkStatus
+from qstack.layers.network.admission import Admission
 from qstack.layers.network.circuit import (
     LIVE,
     NODE_DOWN,
@@ -43,6 +44,7 @@ from qstack.layers.network.circuit import (
     NodeUp,
     PathBroken,
     PurifyDone,
+    Refused,
     SwapFailed,
     link_key,
 )
@@ -68,7 +70,7 @@ from qstack.layers.network.swapping import Swapping
 from qstack.messages import PeerMessage
 
 
-class NetworkLayer(Setup, Faults, Segments, Purification, Swapping, Delivery):
+class NetworkLayer(Setup, Admission, Faults, Segments, Purification, Swapping, Delivery):
     """The network-layer entity of ``context.node``.
 
     Sans-IO like the link layer: inputs carry ``now``; it sends peer
@@ -222,6 +224,7 @@ CIRCUIT_LIFECYCLE = StateTable(
         ),
         *(Transition(s, DeadlinePassed, "failing", _N._timed_out, note="NET_ERROR") for s in LIVE),
         *(Transition(s, Abort, "failing", _N._aborted, note="TEARDOWN, NET_ERROR") for s in LIVE),
+        *(Transition(s, Refused, "failing", _N._refused, note="TEARDOWN busy") for s in LIVE),
         *(Transition(s, LocalFailure, "failing", _N._crashed) for s in LIVE),
         *(Transition(s, PathBroken, "failing", _N._path_broken, note="TEARDOWN") for s in LIVE),
         *(Transition(s, LinkOk, s, _N._late_link_pair, note="free it") for s in WINDING_DOWN),
@@ -238,6 +241,7 @@ CIRCUIT_LIFECYCLE = StateTable(
                 Teardown,
                 LocalFailure,
                 PathBroken,
+                Refused,
             )
         ),
         Transition("tearing_down", LinksReleased, "done", _N._closed),

@@ -8,6 +8,7 @@ import itertools
 
 from qstack.fsm.table import fire
 from qstack.layers.link.messages import LinkCancel, LinkCreate, LinkError
+from qstack.layers.network.admission import link_window
 from qstack.layers.network.circuit import (
     CIRCUIT_OPENED,
     CIRCUITS_CLOSED,
@@ -56,7 +57,7 @@ class Setup(NetworkCore):
         self._routes[circuit_id] = (path, 0)
         deadline = None if request.max_time_ps is None else now + request.max_time_ps
         circuit = self._open(now, circuit_id, self.node, path, 0, request, deadline)
-        self._install_here(now, circuit, upstream_create_id=None)
+        self._launch(now, circuit)
 
     def _refuse_down(self, _: Setup, now: int, request: NetCreate) -> None:
         circuit_id = self.next_request_id
@@ -151,6 +152,8 @@ class Setup(NetworkCore):
         ]
         for dead in down:
             self._void_link_requests(now, dead)
+        if not down and not self._reserve(now, circuit):
+            return
         if (
             circuit.down_peer is None
             and message.request.reroute
@@ -180,6 +183,8 @@ class Setup(NetworkCore):
             self._step(now, circuit, LocalFailure(f"node {self.node} failed"))
         self._circuits.clear()
         self._by_link_request.clear()
+        self._reserved = 0
+        self._stop_admitting(now, "torn_down", f"node {self.node} failed")
         for waiting in self._awaiting.values():
             waiting.timer.cancel()
         self._awaiting.clear()
@@ -267,6 +272,7 @@ class Setup(NetworkCore):
                 type="keep",
                 purpose_id=request.purpose_id,
                 priority=request.priority,
+                window=link_window(circuit),
             ),
         )
 
@@ -362,6 +368,10 @@ class Setup(NetworkCore):
         self._release_all(now, circuit)
         if not circuit.link_keys:
             self._step(now, circuit, LINKS_RELEASED)
+        if reason == "busy":
+            if circuit.position == 0:
+                self._admit_later(now, circuit)
+            return  # refused for memory: only the source acts, it tries again
         if (
             circuit.position in (0, circuit.hops)
             and not circuit.done_here
@@ -391,6 +401,7 @@ class Setup(NetworkCore):
 
     def _closed(self, circuit: Circuit, now: int, _: object) -> None:
         """The circuit is over here and no link request of it is left."""
+        self._unreserve(circuit)
         self._circuits.pop(circuit.id, None)
         if not self._circuits:
             fire(self, ENTITY_LIFECYCLE_NAME, CIRCUITS_CLOSED, now)
@@ -404,6 +415,7 @@ class Setup(NetworkCore):
 
     def abort(self, now: int, request_id: str, reason: NetErrorReason, detail: str) -> None:
         """End a request this node is the source of, everywhere on its path."""
+        self._stop_admitting(now, reason, detail, request_id)
         for circuit in list(self._circuits.values()):
             if circuit.request_id == request_id and not circuit.ended:
                 self._step(now, circuit, Abort(reason, detail))
