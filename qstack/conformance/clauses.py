@@ -84,6 +84,14 @@ LINK_CLAUSES: tuple[Clause, ...] = (
         "Every CREATE gets an answer (no silently dropped request).",
         link_checks.check_link_3_7,
     ),
+    Clause(
+        "link/3.8",
+        "link",
+        "SHOULD",
+        "A request with a window (flow control) never has more than window of its kept "
+        "pairs held at an end.",
+        link_checks.check_link_3_8,
+    ),
 )
 
 NETWORK_CLAUSES: tuple[Clause, ...] = (
@@ -148,6 +156,14 @@ NETWORK_CLAUSES: tuple[Clause, ...] = (
         "instant) and the NET_ERROR refusing a NET_CREATE issued there, and holds no "
         "qubit until it is back.",
         network_checks.check_net_4_8,
+    ),
+    Clause(
+        "net/4.9",
+        "network",
+        "MUST",
+        "A circuit refused for memory (reservation) is the network layer's own business: "
+        "no application is told `busy`; the source tries again.",
+        network_checks.check_net_4_9,
     ),
 )
 

@@ -60,11 +60,13 @@ class RequestDraw:
     max_time_ps: int | None
     type: CreateType
     priority: int
+    window: int | None = None
 
     def __str__(self) -> str:
         return (
             f"number={self.number}, min_fidelity={self.min_fidelity}, "
-            f"max_time_ps={self.max_time_ps}, type={self.type}, priority={self.priority}"
+            f"max_time_ps={self.max_time_ps}, type={self.type}, priority={self.priority}, "
+            f"window={self.window}"
         )
 
 
@@ -107,6 +109,7 @@ def link_requests() -> st.SearchStrategy[RequestDraw]:
         ),
         type=st.sampled_from(["keep", "measure"]),
         priority=st.integers(0, 3),
+        window=st.sampled_from([None, 1, 1, 2, 3]),
     )
 
 
@@ -157,6 +160,7 @@ def net_requests() -> st.SearchStrategy[dict[str, Any]]:
             ),
             "priority": st.integers(0, 2),
             "reroute": st.booleans(),
+            "reserve": st.booleans(),
         }
     )
 
@@ -309,6 +313,7 @@ class LinkContract(_Machine):
                 max_time_ps=request.max_time_ps,
                 type=request.type,
                 priority=request.priority,
+                window=request.window,
             )
             return str(create_id)
 
@@ -378,17 +383,26 @@ class NetworkContract(_Machine):
 
         self._do(f"build chain {params} seed={seed}", make)
 
-    @rule(ends=st.tuples(st.integers(0, 3), st.integers(0, 3)), fields=net_requests())
-    def create(self, ends: tuple[int, int], fields: dict[str, Any]) -> None:
+    @rule(
+        ends=st.tuples(st.integers(0, 3), st.integers(0, 3)),
+        fields=net_requests(),
+        copies=st.sampled_from([1, 1, 2, 3]),
+    )
+    def create(self, ends: tuple[int, int], fields: dict[str, Any], copies: int) -> None:
+        """NET_CREATE; sometimes several at once, so that circuits compete
+        for the same repeaters' memory."""
         h = self.h
         count = len(self.names)
         src = self.names[ends[0] % count]
         dst = self.names[(ends[0] + 1 + ends[1] % (count - 1)) % count]
         request = NetCreate(remote=dst, **fields)
         shown = ", ".join(f"{k}={v}" for k, v in fields.items())
-        self._do(
-            f"t={h.now}: NET_CREATE at {src} to {dst} ({shown})", lambda: h.create(src, request)
-        )
+
+        def issue() -> None:
+            for _ in range(copies):
+                h.create(src, request)
+
+        self._do(f"t={h.now}: {copies} x NET_CREATE at {src} to {dst} ({shown})", issue)
 
     # A fault at a random time (one rule in three), checked like any other step.
 

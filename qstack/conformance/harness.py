@@ -255,6 +255,7 @@ class LinkHarness:
         max_time_ps: int | None = None,
         type: CreateType = "keep",
         priority: int = 0,
+        window: int | None = None,
     ) -> int:
         """Issue CREATE at ``node`` towards the other node; returns its create_id."""
         peer = NODES[1 - NODES.index(node)]
@@ -265,6 +266,7 @@ class LinkHarness:
             max_time_ps=max_time_ps,
             type=type,
             priority=priority,
+            window=window,
         )
         now = self.sim.now
         self._record(TraceRecord(now, node, "link", "down", request))

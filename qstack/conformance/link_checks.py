@@ -387,5 +387,55 @@ def check_link_3_7(obs: LinkObservations) -> list[Violation]:
     return out
 
 
+def check_link_3_8(obs: LinkObservations) -> list[Violation]:
+    """A request with a window never has more than ``window`` of its kept
+    pairs held at an end: after each step, the qubits the layer above holds
+    are counted by the request whose OK last handed them up (the layer above
+    frees them only between steps, so the count peaks at a step's end)."""
+    windows = {
+        (c.node, c.create_id): (c, c.create.window)
+        for c in obs.creates
+        if c.create.window is not None and c.create.type == "keep"
+    }
+    if not windows:
+        return []
+    out: list[Violation] = []
+    handed: list[tuple[int, str, int, RequestKey]] = [
+        (record.time_ps, record.node, record.message.qubit, key)
+        for _, record in _link_ups(obs)
+        if isinstance(record.message, LinkOk)
+        and record.message.qubit is not None
+        and (key := (record.message.origin, record.message.create_id)) in windows
+    ]
+    owner: dict[tuple[str, int], RequestKey] = {}
+    reported: set[tuple[RequestKey, str]] = set()
+    position = 0
+    for snapshot in obs.snapshots:
+        while position < len(handed) and handed[position][0] <= snapshot.time_ps:
+            _, node, qubit, key = handed[position]
+            owner[(node, qubit)] = key
+            position += 1
+        for node, held in snapshot.user_held.items():
+            counts: dict[RequestKey, int] = defaultdict(int)
+            for qubit in held:
+                key = owner.get((node, qubit))
+                if key is not None:
+                    counts[key] += 1
+            for key, count in counts.items():
+                create, window = windows[key]
+                if count > window and (key, node) not in reported:
+                    reported.add((key, node))
+                    out.append(
+                        Violation(
+                            "link/3.8",
+                            snapshot.time_ps,
+                            node,
+                            _create_label(create),
+                            f"{count} of its pairs held here at once, window {window}",
+                        )
+                    )
+    return out
+
+
 def _create_label(create: CreateEvent) -> str:
     return f"CREATE({create.node}#{create.create_id} number={create.create.number})"

@@ -282,6 +282,21 @@ def check_net_4_7(obs: NetObservations) -> list[Violation]:
     return out
 
 
+def check_net_4_9(obs: NetObservations) -> list[Violation]:
+    """No NET_ERROR carries ``busy``: refusals for memory stay inside the layer."""
+    return [
+        Violation(
+            "net/4.9",
+            record.time_ps,
+            record.node,
+            f"NET_ERROR {record.message.request_id}",
+            "reported busy to the application (the source should have tried again)",
+        )
+        for record in _net_ups(obs)
+        if isinstance(record.message, NetError) and record.message.reason == "busy"
+    ]
+
+
 def check_net_4_8(obs: NetObservations) -> list[Violation]:
     """A node that is down reports nothing and holds nothing until it is
     back: no primitive goes up there from its failure on, but the failure's

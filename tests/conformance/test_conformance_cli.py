@@ -96,6 +96,6 @@ def test_pytest_plugin_generates_one_test_per_clause(tmp_path: Path) -> None:
         str(tmp_path),
     ]
     run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert "1 failed, 6 passed" in run.stdout, run.stdout + run.stderr
+    assert "1 failed, 7 passed" in run.stdout, run.stdout + run.stderr
     assert "qstack-conform::link/3.7" in run.stdout
     assert "never answered" in run.stdout

@@ -126,3 +126,14 @@ class OverpromisingLink(LinkLayer):
         if isinstance(request, LinkCreate):
             self._wanted[(message.origin, message.create_id)] = request.min_fidelity
         super().receive(now, message)
+
+
+class NoFlowControlLink(LinkLayer):
+    """link/3.8: takes no notice of a request's ``window``."""
+
+    def create(self, now: int, request: LinkCreate) -> int:
+        return super().create(now, request.model_copy(update={"window": None}))
+
+    def _on_queue_add(self, _: LinkLayer, now: int, message: Any) -> None:
+        request = message.request.model_copy(update={"window": None})
+        super()._on_queue_add(self, now, message.model_copy(update={"request": request}))

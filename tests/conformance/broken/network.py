@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from qstack.layers.network.circuit import Circuit, Segment
+from qstack.layers.network.messages import NetErrorReason
 from qstack.layers.network.qnp import NetworkLayer
 
 
@@ -32,3 +33,12 @@ class CarriesOnWhenDownNetworkLayer(NetworkLayer):
 
     def node_recovered(self, now: int) -> None:
         pass
+
+
+class TellsBusyNetworkLayer(NetworkLayer):
+    """net/4.9: a source told its circuit was refused for memory gives up
+    and tells its application ``busy`` instead of trying again."""
+
+    def _admit_later(self, now: int, old: Circuit) -> None:
+        reason: NetErrorReason = "busy"
+        self._answer_error(now, old.request_id, old.dst, reason, "refused", old.delivered)
