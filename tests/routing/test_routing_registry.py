@@ -115,6 +115,18 @@ def test_registering_the_same_factory_twice_is_harmless() -> None:
     assert registry.names("routing") == ["direct"]
 
 
+def test_builtins_count_as_registered_before_they_are_imported() -> None:
+    """Built-ins are imported on first use; until then they are listed like any other."""
+    registry = Registry.with_defaults()
+    assert registry.kinds() == sorted(PLUGIN_KINDS)
+    assert "routing=['expected-time', 'fidelity-aware', 'shortest-hops']" in repr(registry)
+    registry.register("routing", "shortest-hops", ShortestHops)  # the same class: harmless
+    assert registry.resolve("routing", "shortest-hops") is ShortestHops
+    registry.register("routing", "expected-time", Custom, replace=True)
+    assert registry.resolve("routing", "expected-time") is Custom
+    assert registry.names("routing") == BUILTIN_ROUTING
+
+
 def test_registries_do_not_share_state() -> None:
     first = Registry.with_defaults()
     first.register("routing", "direct", Custom)
