@@ -41,10 +41,10 @@ from typing import Any
 
 import networkx as nx
 from scale import (
-    bench_imports,
+    bench_startup,
     calibrate,
-    format_imports,
     format_long_chains,
+    format_startup,
     in_child,
     long_chain_worker,
     per_million_heapq,
@@ -691,8 +691,8 @@ def run_core(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
 
     log(f"memory ({sizes.memory_pairs:,} pairs, child process) ...")
     memory = bench_memory(sizes.memory_pairs)
-    log("import times (child processes) ...")
-    return {"kernel": kernel, "link": link, "memory": memory, "imports": bench_imports()}
+    log("start-up times (child processes) ...")
+    return {"kernel": kernel, "link": link, "memory": memory, "startup": bench_startup()}
 
 
 def run_network_figures(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
@@ -777,7 +777,7 @@ def _format_core(results: dict[str, Any], add: Callable[[str], None]) -> None:
         f"({memory['max_rss_before_run_bytes'] / MIB:.1f} MiB before the run)"
     )
     add("")
-    format_imports(results["imports"], add)
+    format_startup(results["startup"], add)
 
 
 def _format_network(results: dict[str, Any], add: Callable[[str], None]) -> None:

@@ -1,19 +1,28 @@
 """Figures for ``benchmarks/run.py`` that issue 13 asks for beyond throughput:
-the calibration against a bare ``heapq`` loop, start-up (import) time, and
-one request across a long chain (wall time and peak memory by path length).
+the calibration against a bare ``heapq`` loop, start-up time, and one
+request across a long chain (wall time and peak memory by path length).
 
-Each long chain and each import is measured in a fresh child process (peak
-RSS of that process alone; imports not already cached by this one). Only
+Each long chain and each start-up command is measured in a fresh child
+process (peak RSS of that process alone; nothing cached by this one). Only
 measures and prints.
+
+``python benchmarks/scale.py [TREE ...]`` prints the start-up figures alone,
+for this working tree or for each TREE given (another checkout of qstack, its
+``qstack`` package put first on the path), the trees taking turns so that a
+busy machine slows them alike: before/after figures from one run.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
+import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from qstack.network import Network
@@ -23,9 +32,21 @@ from qstack.scenario import Scenario
 #: Events in the calibration loop (a bare heapq pop, call, push at a heap of 1,000).
 CALIBRATION_EVENTS = 300_000
 CALIBRATION_REPEATS = 3
-IMPORT_REPEATS = 3
-#: What ``qstack run`` imports before it reads a scenario, and the package alone.
-IMPORTS = ("qstack.cli", "qstack")
+#: The working tree these benchmarks belong to.
+ROOT = Path(__file__).resolve().parents[1]
+STARTUP_REPEATS = 5
+#: Start-up commands, each timed as the wall time of a fresh interpreter:
+#: the interpreter alone, the package alone (its public names are imported on
+#: first use), what ``qstack`` imports before it parses its arguments, the
+#: help of ``qstack run``, and a whole run of the built-in scenario (1,000
+#: pairs between two nodes, about 0.05 s of it the run itself).
+STARTUP_COMMANDS: dict[str, tuple[str, ...]] = {
+    "python -c pass": ("-c", "pass"),
+    "import qstack": ("-c", "import qstack"),
+    "import qstack.cli": ("-c", "import qstack.cli"),
+    "qstack run --help": ("-m", "qstack", "run", "--help"),
+    "qstack run (built-in scenario)": ("-m", "qstack", "run"),
+}
 
 
 def calibrate(timed: Callable[[int], float]) -> dict[str, Any]:
@@ -42,22 +63,36 @@ def per_million_heapq(rate: float, calibration: dict[str, Any]) -> float:
     return rate / calibration["events_per_s"] * 1e6
 
 
-def import_seconds(module: str) -> float:
-    """Best wall time of ``import module`` in a fresh interpreter."""
-    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    times = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", code], check=True, capture_output=True, text=True
-            ).stdout
-        )
-        for _ in range(IMPORT_REPEATS)
+def _wall_seconds(arguments: Sequence[str], tree: Path) -> float:
+    """Wall time of ``python ARGUMENTS`` in a fresh interpreter running ``tree``'s qstack."""
+    path = [str(tree), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, *arguments], cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL
+    )
+    return time.perf_counter() - start
+
+
+def _commit(tree: Path) -> str:
+    out = subprocess.run(
+        ["git", "-C", str(tree), "describe", "--always", "--dirty"], capture_output=True, text=True
+    )
+    return out.stdout.strip() or "?"
+
+
+def bench_startup(trees: Sequence[Path] = (ROOT,)) -> list[dict[str, Any]]:
+    """Best wall seconds of every start-up command, for each tree; the trees
+    and commands take turns, repeat after repeat."""
+    best = [dict.fromkeys(STARTUP_COMMANDS, math.inf) for _ in trees]
+    for _ in range(STARTUP_REPEATS):
+        for command, arguments in STARTUP_COMMANDS.items():
+            for seconds, tree in zip(best, trees, strict=True):
+                seconds[command] = min(seconds[command], _wall_seconds(arguments, tree))
+    return [
+        {"tree": str(tree), "commit": _commit(tree), "best_s": seconds}
+        for tree, seconds in zip(trees, best, strict=True)
     ]
-    return min(times)
-
-
-def bench_imports() -> dict[str, float]:
-    return {module: import_seconds(module) for module in IMPORTS}
 
 
 def long_chain_worker(scenario: Scenario, max_rss_bytes: Callable[[], int]) -> dict[str, Any]:
@@ -95,11 +130,14 @@ def in_child(script: str, flag: str, argument: int) -> dict[str, Any]:
     return result
 
 
-def format_imports(imports: dict[str, float], add: Callable[[str], None]) -> None:
-    add(f"Start-up: wall time of the import in a fresh interpreter, best of {IMPORT_REPEATS}")
-    add("  (target: qstack run starts in < 0.3 s)")
-    for module, seconds in imports.items():
-        add(f"  import {module:<30} {seconds:8.3f} s")
+def format_startup(startup: list[dict[str, Any]], add: Callable[[str], None]) -> None:
+    add(f"Start-up: wall time of a fresh interpreter, best of {STARTUP_REPEATS}")
+    add("  (target: import qstack.cli and qstack run --help in < 0.3 s)")
+    for column, tree in enumerate(startup, 1):
+        add(f"  [{column}] {tree['tree']} at {tree['commit']}")
+    add(f"  {'':<32}" + "".join(f"{f'[{column}] s':>10}" for column in range(1, len(startup) + 1)))
+    for command in STARTUP_COMMANDS:
+        add(f"  {command:<32}" + "".join(f"{tree['best_s'][command]:>10.3f}" for tree in startup))
 
 
 def format_long_chains(chains: list[dict[str, Any]], add: Callable[[str], None]) -> None:
@@ -119,3 +157,22 @@ def format_long_chains(chains: list[dict[str, Any]], add: Callable[[str], None])
             f"{entry['max_rss_built_bytes'] / mib:>8.1f} {run_growth:>8.1f} {per_node:>8.1f}"
             f"  {entry['status']}"
         )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="qstack start-up figures, tree by tree.")
+    parser.add_argument(
+        "trees", nargs="*", type=Path, help="qstack working trees to compare (default: this one)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    args = parser.parse_args(argv)
+    startup = bench_startup([tree.resolve() for tree in args.trees] or [ROOT])
+    if args.json:
+        print(json.dumps({"startup": startup}, indent=2))
+    else:
+        format_startup(startup, print)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,10 @@
-"""The ``qstack`` command line."""
+"""The ``qstack`` command line.
+
+Each command imports what it needs when it is chosen, so that ``qstack -h``
+and ``qstack run --help`` answer at once and ``import qstack.cli`` pulls in
+neither the simulator nor numpy, pydantic or networkx
+(``tests/cli/test_startup.py`` keeps it so).
+"""
 
 from __future__ import annotations
 
@@ -7,26 +13,15 @@ import os
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from qstack import __version__
-from qstack.api import TraceTarget, run
-from qstack.diagrams import LAYER_TABLES, DiagramError, layer_diagram, raw_diagram
-from qstack.network import Network, TopologyError
-from qstack.registry import PluginLoadError, Registry, load_object
-from qstack.reports import RunReport
-from qstack.runner import Progress, RunInterrupted
-from qstack.scenario import (
-    DEFAULT_SCENARIO_TOML,
-    STDIN,
-    Scenario,
-    ScenarioError,
-    default_scenario,
-    load_scenario,
-    scenario_source,
-)
-from qstack.scenario.errors import cut
-from qstack.scenario.fields import MAX_SEED
+
+if TYPE_CHECKING:
+    from qstack.registry import Registry
+    from qstack.reports import RunReport
+    from qstack.runner import Progress
+    from qstack.scenario import Scenario
 
 EXIT_BAD_INPUT = 2
 #: Exit status when qstack itself fails (a bug): never a traceback, one line instead.
@@ -36,6 +31,10 @@ EXIT_INTERRUPTED = 130
 
 #: Wall seconds before the progress indicator appears.
 PROGRESS_AFTER_S = 1.0
+
+#: ``qstack diagram``'s layers: the keys of ``qstack.diagrams.LAYER_TABLES``,
+#: named here so that the parser does not import every lifecycle table.
+DIAGRAM_LAYERS = ("app", "link", "network", "physical")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("default", help="print the built-in scenario as TOML")
     diagram = commands.add_parser("diagram", help="draw a layer's state machines")
-    diagram.add_argument("layer", choices=sorted(LAYER_TABLES))
+    diagram.add_argument("layer", choices=DIAGRAM_LAYERS)
     diagram.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
     diagram.add_argument("--raw", action="store_true", help="one graph, nothing around it")
     diagram.add_argument("--lifecycle", metavar="NAME", help="only this lifecycle (e.g. request)")
@@ -181,6 +180,9 @@ def format_report(report: RunReport) -> str:
 
 def _registry(plugins: list[str]) -> Registry:
     """The run's registry: the built-ins and each ``--plugin`` class."""
+    from qstack.registry import PluginLoadError, Registry, load_object
+    from qstack.scenario import ScenarioError
+
     registry = Registry.with_defaults()
     if plugins and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # like `python -m`: modules of the current directory
@@ -202,6 +204,9 @@ def _same_file(first: str, second: str) -> bool:
 
 def _check(args: argparse.Namespace) -> int:
     """``qstack check FILE``: load and wire, do not run; say what was found."""
+    from qstack.network import Network, TopologyError
+    from qstack.scenario import ScenarioError, load_scenario, scenario_source
+
     try:
         scenario = load_scenario(args.file)
         Network(scenario)
@@ -223,6 +228,13 @@ def _summary(scenario: Scenario) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from qstack.api import TraceTarget, run
+    from qstack.network import TopologyError
+    from qstack.registry import PluginLoadError
+    from qstack.runner import RunInterrupted
+    from qstack.scenario import STDIN, ScenarioError, default_scenario, load_scenario
+    from qstack.scenario.fields import MAX_SEED
+
     out = sys.stderr if args.trace == "-" else sys.stdout
     try:
         if args.trace and args.file not in (None, STDIN) and _same_file(args.trace, args.file):
@@ -293,6 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _internal_error_line(error: BaseException) -> str:
     """The one line a user sees when qstack itself fails, with what to report."""
+    from qstack.scenario.errors import cut
+
     try:
         text = " ".join(str(error).split())
     except Exception:  # an exception that cannot even say what it is
@@ -312,9 +326,13 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "check":
         return _check(args)
     if args.command == "default":
+        from qstack.scenario import DEFAULT_SCENARIO_TOML
+
         print(DEFAULT_SCENARIO_TOML.rstrip("\n"))
         return 0
     if args.command == "diagram":
+        from qstack.diagrams import DiagramError, layer_diagram, raw_diagram
+
         draw = raw_diagram if args.raw else layer_diagram
         try:
             print(draw(args.layer, args.format, args.lifecycle), end="")

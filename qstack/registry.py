@@ -88,48 +88,54 @@ class PluginLoadError(ImportError):
         super().__init__(f"{where} = {value!r} failed to load: {cause}")
 
 
+#: Every built-in plug-in as (kind, name, "module:attribute"): known by name
+#: without being imported, so that a run imports only the built-ins its
+#: scenario names (``builtin_plugins`` imports them all and checks the names).
+BUILTIN_PLUGINS: tuple[tuple[str, str, str], ...] = (
+    ("routing", "shortest-hops", "qstack.layers.network.routing:ShortestHops"),
+    ("routing", "expected-time", "qstack.layers.network.routing:ExpectedTime"),
+    ("routing", "fidelity-aware", "qstack.layers.network.routing:FidelityAware"),
+    ("swap_policy", "asap", "qstack.layers.network.policies:SwapAsap"),
+    ("swap_policy", "nested", "qstack.layers.network.policies:NestedSwap"),
+    ("purification", "bbpssw", "qstack.layers.network.policies:Bbpssw"),
+    ("purification", "dejmps", "qstack.layers.network.policies:Dejmps"),
+    ("link", "egp", "qstack.layers.link.egp:LinkLayer"),
+    ("network", "qnp", "qstack.layers.network.qnp:NetworkLayer"),
+    ("app", "pairs", "qstack.layers.app.pairs:PairsSession"),
+    ("app", "qkd", "qstack.layers.app.qkd:QkdSession"),
+    ("app", "teleport", "qstack.layers.app.teleport:TeleportSession"),
+    ("app", "chsh", "qstack.layers.app.chsh:ChshSession"),
+    ("app", "remote_cnot", "qstack.layers.app.remote_cnot:RemoteCnotSession"),
+    ("app", "ghz", "qstack.layers.app.ghz:GhzSession"),
+    ("app", "sensing", "qstack.layers.app.sensing:SensingSession"),
+    ("app", "bb84", "qstack.layers.app.bb84:Bb84Session"),
+)
+
+
+def _import_builtin(reference: str) -> Factory:
+    module, _, attribute = reference.partition(":")
+    factory: Factory = getattr(importlib.import_module(module), attribute)
+    return factory
+
+
 def builtin_plugins() -> list[tuple[str, str, Factory]]:
-    """The built-in (kind, name, factory) triples: the single list of what qstack ships.
-
-    Imported lazily so that layer modules may import this module without a cycle.
-    """
-    from qstack.layers.app.bb84 import Bb84Session
-    from qstack.layers.app.chsh import ChshSession
-    from qstack.layers.app.ghz import GhzSession
-    from qstack.layers.app.pairs import PairsSession
-    from qstack.layers.app.qkd import QkdSession
-    from qstack.layers.app.remote_cnot import RemoteCnotSession
-    from qstack.layers.app.sensing import SensingSession
-    from qstack.layers.app.teleport import TeleportSession
-    from qstack.layers.link.egp import LinkLayer
-    from qstack.layers.network.policies import Bbpssw, Dejmps, NestedSwap, SwapAsap
-    from qstack.layers.network.qnp import NetworkLayer
-    from qstack.layers.network.routing import ExpectedTime, FidelityAware, ShortestHops
-
-    return [
-        ("routing", ShortestHops.name, ShortestHops),
-        ("routing", ExpectedTime.name, ExpectedTime),
-        ("routing", FidelityAware.name, FidelityAware),
-        ("swap_policy", SwapAsap.name, SwapAsap),
-        ("swap_policy", NestedSwap.name, NestedSwap),
-        ("purification", Bbpssw.name, Bbpssw),
-        ("purification", Dejmps.name, Dejmps),
-        ("link", LinkLayer.name, LinkLayer),
-        ("network", NetworkLayer.name, NetworkLayer),
-        ("app", PairsSession.app, PairsSession),
-        ("app", QkdSession.app, QkdSession),
-        ("app", TeleportSession.app, TeleportSession),
-        ("app", ChshSession.app, ChshSession),
-        ("app", RemoteCnotSession.app, RemoteCnotSession),
-        ("app", GhzSession.app, GhzSession),
-        ("app", SensingSession.app, SensingSession),
-        ("app", Bb84Session.app, Bb84Session),
-    ]
+    """The built-in (kind, name, factory) triples, every one imported."""
+    return [(kind, name, _import_builtin(ref)) for kind, name, ref in BUILTIN_PLUGINS]
 
 
 def _entry_points(kind: str) -> dict[str, importlib.metadata.EntryPoint]:
     group = entry_point_group(kind)
     return {entry.name: entry for entry in importlib.metadata.entry_points(group=group)}
+
+
+def _every_kinds_entry_points() -> dict[str, dict[str, importlib.metadata.EntryPoint]]:
+    """``_entry_points`` of every kind from one pass over the installed packages'
+    metadata (each ``entry_points(group=...)`` call reads all of it: ~3 ms a call)."""
+    installed = importlib.metadata.entry_points()
+    return {
+        kind: {entry.name: entry for entry in installed.select(group=entry_point_group(kind))}
+        for kind in PLUGIN_KINDS
+    }
 
 
 def _checked(where: str, value: str, factory: object) -> Factory:
@@ -185,27 +191,31 @@ def plugin_identity(factory: object) -> tuple[str, str]:
 class Registry:
     """Name -> factory tables, one per plug-in kind, owned by a single run."""
 
-    __slots__ = ("_tables",)
+    __slots__ = ("_builtins", "_tables")
 
     def __init__(self) -> None:
         self._tables: dict[str, dict[str, Factory]] = {}
+        #: Built-ins not imported yet: kind -> name -> "module:attribute".
+        self._builtins: dict[str, dict[str, str]] = {}
 
     @classmethod
     def with_defaults(cls) -> Registry:
-        """The built-ins; installed entry points are imported only when a
-        scenario names them. An installed plug-in reusing a built-in's name
-        is refused here (by name, without importing it)."""
+        """The built-ins (each imported when first resolved); installed entry
+        points are imported only when a scenario names them. An installed
+        plug-in reusing a built-in's name is refused here (by name, without
+        importing either)."""
         registry = cls()
-        for kind, name, factory in builtin_plugins():
-            registry.register(kind, name, factory)
-        for kind in PLUGIN_KINDS:
-            for name, entry in _entry_points(kind).items():
-                existing = registry._tables.get(kind, {}).get(name)
-                if existing is not None:
+        for kind, name, reference in BUILTIN_PLUGINS:
+            registry._builtins.setdefault(kind, {})[name] = reference
+        for kind, entries in _every_kinds_entry_points().items():
+            for name, entry in entries.items():
+                builtin = registry._builtins.get(kind, {}).get(name)
+                if builtin is not None:
                     raise ValueError(
-                        f"{kind_label(kind)} {name!r} is built in ({_describe(existing)}); "
-                        f"the installed entry point {entry.value!r} in group "
-                        f"{entry_point_group(kind)!r} cannot reuse the name"
+                        f"{kind_label(kind)} {name!r} is built in "
+                        f"({builtin.replace(':', '.')}); the installed entry point "
+                        f"{entry.value!r} in group {entry_point_group(kind)!r} cannot reuse "
+                        "the name"
                     )
         return registry
 
@@ -225,12 +235,24 @@ class Registry:
             raise TypeError(f"{kind_label(kind)} {name!r}: factory {factory!r} is not callable")
         table = self._tables.setdefault(kind, {})
         existing = table.get(name)
+        if existing is None and not replace:
+            existing = self._imported_builtin(kind, name)
         if existing is not None and existing is not factory and not replace:
             raise ValueError(
                 f"{kind_label(kind)} {name!r} is already registered to {_describe(existing)}; "
                 f"cannot also register {_describe(factory)} (pass replace=True to override)"
             )
+        self._builtins.get(kind, {}).pop(name, None)
         table[name] = factory
+
+    def _imported_builtin(self, kind: str, name: str) -> Factory | None:
+        """The built-in ``name`` of ``kind``, imported now and kept, or None."""
+        reference = self._builtins.get(kind, {}).pop(name, None)
+        if reference is None:
+            return None
+        factory = _import_builtin(reference)
+        self._tables.setdefault(kind, {})[name] = factory
+        return factory
 
     def register_class(self, factory: object) -> tuple[str, str]:
         """Register a plug-in class under the kind and name it declares
@@ -242,10 +264,12 @@ class Registry:
         return kind, name
 
     def resolve(self, kind: str, name: str) -> Factory:
-        """The factory registered as ``name`` (an installed entry point of
-        that name is loaded now), or ``UnknownPluginError`` listing the choices."""
-        table = self._tables.get(kind, {})
-        factory = table.get(name)
+        """The factory registered as ``name`` (a built-in or an installed
+        entry point of that name is imported now), or ``UnknownPluginError``
+        listing the choices."""
+        factory = self._tables.get(kind, {}).get(name)
+        if factory is None:
+            factory = self._imported_builtin(kind, name)
         if factory is not None:
             return factory
         entry = _entry_points(kind).get(name)
@@ -260,13 +284,17 @@ class Registry:
         self.register(kind, name, factory)
         return factory
 
+    def _registered(self, kind: str) -> set[str]:
+        """Names of ``kind`` registered here, built-ins not yet imported included."""
+        return {*self._tables.get(kind, {}), *self._builtins.get(kind, {})}
+
     def names(self, kind: str) -> list[str]:
         """Names of ``kind``: registered ones and installed entry points, sorted."""
-        return sorted({*self._tables.get(kind, {}), *_entry_points(kind)})
+        return sorted({*self._registered(kind), *_entry_points(kind)})
 
     def kinds(self) -> list[str]:
         """Kinds that hold at least one registration, sorted."""
-        return sorted(kind for kind, table in self._tables.items() if table)
+        return sorted(kind for kind in {*self._tables, *self._builtins} if self._registered(kind))
 
     def __contains__(self, key: object) -> bool:
         """``(kind, name) in registry``: registered or installed."""
@@ -277,9 +305,9 @@ class Registry:
             return False
         # Registered names first: looking through the installed packages'
         # entry points costs milliseconds, and every run asks for each plug-in.
-        return name in self._tables.get(kind, {}) or name in _entry_points(kind)
+        return name in self._registered(kind) or name in _entry_points(kind)
 
     def __repr__(self) -> str:
         """Show the registered names, which is what a user debugging a scenario wants."""
-        body = ", ".join(f"{kind}={sorted(self._tables[kind])}" for kind in self.kinds())
+        body = ", ".join(f"{kind}={sorted(self._registered(kind))}" for kind in self.kinds())
         return f"Registry({body})"

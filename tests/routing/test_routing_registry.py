@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from qstack.layers.network.routing import (
     Topology,
 )
 from qstack.registry import (
+    BUILTIN_PLUGINS,
     PLUGIN_KINDS,
     PluginLoadError,
     Registry,
@@ -115,6 +117,18 @@ def test_registering_the_same_factory_twice_is_harmless() -> None:
     assert registry.names("routing") == ["direct"]
 
 
+def test_builtins_count_as_registered_before_they_are_imported() -> None:
+    """Built-ins are imported on first use; until then they are listed like any other."""
+    registry = Registry.with_defaults()
+    assert registry.kinds() == sorted(PLUGIN_KINDS)
+    assert "routing=['expected-time', 'fidelity-aware', 'shortest-hops']" in repr(registry)
+    registry.register("routing", "shortest-hops", ShortestHops)  # the same class: harmless
+    assert registry.resolve("routing", "shortest-hops") is ShortestHops
+    registry.register("routing", "expected-time", Custom, replace=True)
+    assert registry.resolve("routing", "expected-time") is Custom
+    assert registry.names("routing") == BUILTIN_ROUTING
+
+
 def test_registries_do_not_share_state() -> None:
     first = Registry.with_defaults()
     first.register("routing", "direct", Custom)
@@ -136,21 +150,19 @@ def test_register_checks_arguments(kind: str, name: str, factory: object, error:
         Registry().register(kind, name, factory)  # type: ignore[arg-type]
 
 
-FakeEntryPoints = Callable[..., list[importlib.metadata.EntryPoint]]
+FakeEntryPoints = Callable[..., importlib.metadata.EntryPoints]
 
 
-def fake_entry_points(
-    entries: dict[str, list[tuple[str, str]]], seen: list[str] | None = None
-) -> FakeEntryPoints:
-    """Stand-in for ``importlib.metadata.entry_points(group=...)`` serving ``entries``."""
+def fake_entry_points(entries: dict[str, list[tuple[str, str]]]) -> FakeEntryPoints:
+    """Stand-in for ``importlib.metadata.entry_points`` (every one, or a ``group``)."""
 
-    def entry_points(*, group: str) -> list[importlib.metadata.EntryPoint]:
-        if seen is not None:
-            seen.append(group)
-        return [
+    def entry_points(**selection: str) -> importlib.metadata.EntryPoints:
+        every = importlib.metadata.EntryPoints(
             importlib.metadata.EntryPoint(name=name, value=value, group=group)
-            for name, value in entries.get(group, [])
-        ]
+            for group, named in entries.items()
+            for name, value in named
+        )
+        return every.select(**selection)
 
     return entry_points
 
@@ -169,18 +181,16 @@ def plugin_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_entry_points_are_loaded(plugin_module: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    groups: list[str] = []
     monkeypatch.setattr(
         importlib.metadata,
         "entry_points",
-        fake_entry_points({"qstack.routing": [("mine", f"{plugin_module}:Mine")]}, groups),
+        fake_entry_points({"qstack.routing": [("mine", f"{plugin_module}:Mine")]}),
     )
     registry = Registry.with_defaults()
     assert registry.names("routing") == sorted([*BUILTIN_ROUTING, "mine"])
     assert plugin_module not in sys.modules  # listed by name, imported only when named
     assert registry.resolve("routing", "mine")().name == "mine"
     assert plugin_module in sys.modules
-    assert {f"qstack.{kind}" for kind in PLUGIN_KINDS} <= set(groups)
 
 
 def test_entry_point_that_fails_to_import_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,4 +231,22 @@ def test_entry_point_clashing_with_builtin(
         fake_entry_points({"qstack.routing": [("shortest-hops", f"{plugin_module}:Mine")]}),
     )
     with pytest.raises(ValueError, match=r"shortest-hops.*ShortestHops.*Mine"):
+        Registry.with_defaults()
+
+
+@pytest.mark.parametrize("kind", PLUGIN_KINDS)
+def test_every_kind_reads_its_entry_point_group(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed names are listed, and a built-in's name refused, for every kind."""
+    group = f"qstack.{kind}"
+    builtin = next(name for of_kind, name, _ in BUILTIN_PLUGINS if of_kind == kind)
+    monkeypatch.setattr(
+        importlib.metadata, "entry_points", fake_entry_points({group: [("third", "no:Where")]})
+    )
+    registry = Registry.with_defaults()
+    assert "third" in registry.names(kind)
+    assert (kind, "third") in registry
+    monkeypatch.setattr(
+        importlib.metadata, "entry_points", fake_entry_points({group: [(builtin, "no:Where")]})
+    )
+    with pytest.raises(ValueError, match=re.escape(f"{builtin!r} is built in")):
         Registry.with_defaults()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import qstack.cli
+import qstack.scenario
 from qstack.cli import main
 from qstack.scenario import (
     DEFAULT_SCENARIO_TOML,
@@ -114,7 +114,8 @@ def test_the_last_resort_is_one_line_and_exit_1(
     def broken(path: object) -> None:
         raise RuntimeError("boom\nwith a second line")
 
-    monkeypatch.setattr(qstack.cli, "load_scenario", broken)
+    # The command line imports the loader when a command runs, so it sees this one.
+    monkeypatch.setattr(qstack.scenario, "load_scenario", broken)
     assert main(["run", "x.toml"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
