@@ -401,11 +401,11 @@ def check_link_3_8(obs: LinkObservations) -> list[Violation]:
         return []
     out: list[Violation] = []
     handed: list[tuple[int, str, int, RequestKey]] = [
-        (record.time_ps, record.node, record.message.qubit, key)
+        (record.time_ps, record.node, record.message.qubit, request)
         for _, record in _link_ups(obs)
         if isinstance(record.message, LinkOk)
         and record.message.qubit is not None
-        and (key := (record.message.origin, record.message.create_id)) in windows
+        and (request := (record.message.origin, record.message.create_id)) in windows
     ]
     owner: dict[tuple[str, int], RequestKey] = {}
     reported: set[tuple[RequestKey, str]] = set()
@@ -418,9 +418,9 @@ def check_link_3_8(obs: LinkObservations) -> list[Violation]:
         for node, held in snapshot.user_held.items():
             counts: dict[RequestKey, int] = defaultdict(int)
             for qubit in held:
-                key = owner.get((node, qubit))
-                if key is not None:
-                    counts[key] += 1
+                holder = owner.get((node, qubit))
+                if holder is not None:
+                    counts[holder] += 1
             for key, count in counts.items():
                 create, window = windows[key]
                 if count > window and (key, node) not in reported:
