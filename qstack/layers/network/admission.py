@@ -5,7 +5,9 @@ circuits can each hold the qubits the other waits for, and only a cutoff
 or the run's ``stalled`` verdict ends that. With reservation a circuit
 holds, at every node of its path, a fixed share of the node's memory from
 its install until it has ended there: ``rounds + 1`` qubits on each side
-it has (``rounds``: the purification rounds), which is all it ever needs.
+it has (``rounds``: the purification rounds), which is all it ever needs,
+taken from what that side's link may hold at the node (its ``capacity``)
+and from the node's qubits.
 Its link requests carry the same number as their ``window`` (link-level
 flow control both ends agree on), so each hop only generates pairs into
 the circuit's own share. Every admitted circuit can therefore always make
@@ -33,10 +35,14 @@ FIRST_BACKOFF_ROUND_TRIPS = 1
 MAX_BACKOFF_DOUBLINGS = 10
 
 
+def sides(circuit: Circuit) -> tuple[str, ...]:
+    """The neighbours the circuit has links to at its node."""
+    return tuple(peer for peer in (circuit.up_peer, circuit.down_peer) if peer is not None)
+
+
 def reserved_qubits(circuit: Circuit) -> int:
     """The qubits a circuit reserves at its node: ``rounds + 1`` per side."""
-    sides = (circuit.up_peer is not None) + (circuit.down_peer is not None)
-    return (circuit.target_level + 1) * sides
+    return (circuit.target_level + 1) * len(sides(circuit))
 
 
 def link_window(circuit: Circuit) -> int | None:
@@ -47,9 +53,20 @@ def link_window(circuit: Circuit) -> int | None:
 class Admission(NetworkCore):
     """Reserving memory for circuits, and trying refused requests again."""
 
-    def _reserve(self, now: int, circuit: Circuit) -> bool:
-        """Reserve the circuit's share of this node's memory. False: the
-        circuit was refused here (and is ending)."""
+    def _admissible(self, now: int, circuit: Circuit) -> bool:
+        """Whether this node can ever hold the circuit (each side's link may
+        hold ``rounds + 1`` pairs here) and, with reservation, has its share
+        free now. False: the circuit was refused here and is ending."""
+        per_side = circuit.target_level + 1
+        for peer in sides(circuit):
+            capacity = self._links[peer].capacity
+            if capacity < per_side:
+                detail = (
+                    f"{self.node}: link to {peer} may hold {capacity} qubit(s) here; "
+                    f"{circuit.target_level} purification round(s) need {per_side}"
+                )
+                self._step(now, circuit, Abort("resource_shortage", detail))
+                return False
         if not circuit.request.reserve:
             return True
         need = reserved_qubits(circuit)
@@ -58,25 +75,37 @@ class Admission(NetworkCore):
             detail = f"{self.node}: the circuit needs {need} qubits here, the node has {size}"
             self._step(now, circuit, Abort("resource_shortage", detail))
             return False
-        if self._reserved + need > size:
+        reserved = self._reserved
+        full = [
+            peer
+            for peer in sides(circuit)
+            if reserved.get(peer, 0) + per_side > self._links[peer].capacity
+        ]
+        total = sum(reserved.values())
+        if full or total + need > size:
+            where = f"its link to {full[0]}" if full else "its memory"
             detail = (
-                f"{self.node}: {self._reserved} of its {size} qubits are reserved, "
-                f"the circuit needs {need}"
+                f"{self.node}: {where} is reserved by other circuits "
+                f"({total} of {size} qubits reserved, the circuit needs {need})"
             )
             self._step(now, circuit, Refused(detail))
             return False
-        self._reserved += need
+        for peer in sides(circuit):
+            reserved[peer] = reserved.get(peer, 0) + per_side
         circuit.reserved = need
         return True
 
     def _unreserve(self, circuit: Circuit) -> None:
         """The circuit has ended here and holds nothing: its share is free."""
-        self._reserved -= circuit.reserved
-        circuit.reserved = 0
+        if circuit.reserved:
+            per_side = circuit.target_level + 1
+            for peer in sides(circuit):
+                self._reserved[peer] -= per_side
+            circuit.reserved = 0
 
     def _launch(self, now: int, circuit: Circuit) -> None:
         """Start a circuit at its source: reserve here, then install it."""
-        if self._reserve(now, circuit):
+        if self._admissible(now, circuit):
             self._install_here(now, circuit, upstream_create_id=None)
 
     def _refused(self, circuit: Circuit, now: int, refused: Refused) -> None:

@@ -73,9 +73,10 @@ class NetworkCore:
         # delayed the install): the install, when it comes, is ignored.
         self._torn_down: set[str] = set()
         self._routes: dict[str, tuple[tuple[str, ...], int]] = {}
-        # With reservation: the qubits promised to circuits here, and, at a
-        # source, the refused requests waiting to try again (see .admission).
-        self._reserved = 0
+        # With reservation: the qubits promised to circuits here, per link
+        # (by neighbour), and, at a source, the refused requests waiting to
+        # try again (see .admission).
+        self._reserved: dict[str, int] = {}
         self._admitting: dict[str, tuple[Circuit, Timer]] = {}
 
     def route_of(self, request_id: str) -> tuple[tuple[str, ...], int] | None:
@@ -256,7 +257,7 @@ class NetworkCore:
     def _abandon(self, now: int, old: Circuit, reason: NetErrorReason, detail: str) -> None:
         raise NotImplementedError
 
-    def _reserve(self, now: int, circuit: Circuit) -> bool:
+    def _admissible(self, now: int, circuit: Circuit) -> bool:
         raise NotImplementedError
 
     def _unreserve(self, circuit: Circuit) -> None:

@@ -152,7 +152,7 @@ class Setup(NetworkCore):
         ]
         for dead in down:
             self._void_link_requests(now, dead)
-        if not down and not self._reserve(now, circuit):
+        if not down and not self._admissible(now, circuit):
             return
         if (
             circuit.down_peer is None
@@ -164,15 +164,6 @@ class Setup(NetworkCore):
         if down:
             self._step(now, circuit, PathBroken(f"the link {self.node}-{down[0]} is down"))
             return
-        needed = circuit.target_level + 1
-        for peer in (circuit.up_peer, circuit.down_peer):
-            if peer is not None and self._links[peer].capacity < needed:
-                detail = (
-                    f"link to {peer} may hold {self._links[peer].capacity} qubit(s) here; "
-                    f"{circuit.target_level} purification round(s) need {needed}"
-                )
-                self._step(now, circuit, Abort("resource_shortage", f"{self.node}: {detail}"))
-                return
         self._step(now, circuit, message)
 
     def _ignore(self, _: object, now: int, event: object) -> None:
@@ -183,7 +174,7 @@ class Setup(NetworkCore):
             self._step(now, circuit, LocalFailure(f"node {self.node} failed"))
         self._circuits.clear()
         self._by_link_request.clear()
-        self._reserved = 0
+        self._reserved.clear()
         self._stop_admitting(now, "torn_down", f"node {self.node} failed")
         for waiting in self._awaiting.values():
             waiting.timer.cancel()
@@ -377,14 +368,15 @@ class Setup(NetworkCore):
             and not circuit.done_here
             and not self._rerouting(now, circuit, reason, detail)
         ):
+            delivered = circuit.delivered
+            waiting = self._awaiting.pop(circuit.request_id, None)
+            if waiting is not None:
+                # a new circuit of a rerouted request failed here before it
+                # took over: the request ends now, nothing more to wait for
+                waiting.timer.cancel()
+                delivered = waiting.delivered
             self._answer_error(
-                now,
-                circuit.request_id,
-                circuit.dst,
-                reason,
-                detail,
-                circuit.delivered,
-                circuit.src,
+                now, circuit.request_id, circuit.dst, reason, detail, delivered, circuit.src
             )
 
     def _release_all(self, now: int, circuit: Circuit) -> None:

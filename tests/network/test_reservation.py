@@ -1,0 +1,189 @@
+"""Memory reservation and admission control (``[network] reservation``,
+``specs/network.md`` "Reservation"): no deadlock, memory never promised
+twice, every request ends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from _fault_helpers import pairs_request, scenario
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import qstack
+from qstack.layers.link.egp import LinkLayer
+from qstack.layers.link.messages import LinkOk
+from qstack.layers.network.admission import reserved_qubits
+from qstack.layers.network.qnp import NetworkLayer
+from qstack.network import Network
+from qstack.runner import run_network
+from qstack.scenario import parse_scenario
+from qstack.sim.trace import MemoryTracer
+from tests.network.test_faults_recovery import assert_clean
+
+#: a-b-c with two qubits at b: a circuit a->c and one c->a each take one of
+#: b's qubits with their first link pair, then wait for the other's.
+CROSSING = (("a", "b", 5.0), ("b", "c", 5.0))
+
+
+def crossing(reservation: bool) -> dict[str, Any]:
+    data = scenario(
+        CROSSING,
+        [pairs_request("a", "c", 20, name="east"), pairs_request("c", "a", 20, name="west")],
+        qubits=2,
+        until_s=5.0,
+    )
+    data["network"]["reservation"] = reservation
+    return data
+
+
+def statuses(report: qstack.RunReport) -> dict[str | None, tuple[str, str | None]]:
+    return {r.name: (r.status, r.error) for r in report.requests}
+
+
+def test_crossing_circuits_deadlock_without_reservation() -> None:
+    report = qstack.run(crossing(reservation=False))
+    assert {status for status, _ in statuses(report).values()} != {"done"}, statuses(report)
+    assert any("stalled" in (error or "") for _, error in statuses(report).values())
+
+
+def test_reservation_lets_crossing_circuits_finish_one_after_the_other() -> None:
+    tracer = MemoryTracer()
+    network = Network(parse_scenario(crossing(reservation=True)), tracer=tracer)
+    report = run_network(network)
+    assert_clean(network, tracer)
+    assert statuses(report) == {"east": ("done", None), "west": ("done", None)}
+    # the later one was refused at b and admitted once the first had ended
+    refusals = [
+        r for r in tracer.records if r.message.kind == "TEARDOWN" and r.message.reason == "busy"
+    ]
+    assert refusals
+
+
+def test_a_path_that_can_never_hold_the_circuit_is_refused_for_good() -> None:
+    data = scenario(CROSSING, [pairs_request("a", "c", 5)], qubits=1, until_s=1.0)
+    data["network"]["reservation"] = True
+    (request,) = qstack.run(data).requests
+    assert request.status == "error"
+    assert request.error is not None and "resource_shortage" in request.error
+    assert "needs 2 qubits here, the node has 1" in request.error
+
+
+def test_a_waiting_request_still_times_out() -> None:
+    data = scenario(
+        CROSSING,
+        [
+            pairs_request("a", "c", 400, name="long"),
+            pairs_request("c", "a", 5, name="short", max_time_s=0.002),
+        ],
+        qubits=2,
+        until_s=5.0,
+    )
+    data["network"]["reservation"] = True
+    report = qstack.run(data)
+    short = statuses(report)["short"]
+    assert short[0] == "expired" and short[1] is not None and "timeout" in short[1]
+    assert "waiting for memory" in short[1]
+    assert statuses(report)["long"] == ("done", None)
+
+
+# -- properties over random topologies and loads --------------------------------
+
+
+class _Invariants:
+    """Checks, at every link pair handed to a network layer, that the node
+    has not promised more memory than it has, nor more of a link's pairs
+    than the link may hold there, and that no circuit holds more link pairs
+    than it reserved (``rounds + 1`` per side)."""
+
+    def __init__(self, network: Network) -> None:
+        self.checked = 0
+        self.links = network.link_entities
+        for entity in network.network_entities.values():
+            assert isinstance(entity, NetworkLayer)
+            entity.link_ok = self._checking(entity)  # type: ignore[method-assign]
+
+    def _checking(self, entity: NetworkLayer) -> Any:
+        original = entity.link_ok
+
+        def checking(now: int, ok: LinkOk) -> None:
+            original(now, ok)
+            self.check(entity)
+
+        return checking
+
+    def check(self, entity: NetworkLayer) -> None:
+        self.checked += 1
+        reserved = entity._reserved
+        assert 0 <= sum(reserved.values()) <= entity._memory.size, entity.node
+        for peer, count in reserved.items():
+            assert 0 <= count <= self.links[entity.node][peer].capacity, (entity.node, peer)
+        for circuit in entity._circuits.values():
+            if circuit.reserved == 0:
+                continue
+            assert circuit.reserved == reserved_qubits(circuit)
+            per_side = circuit.target_level + 1
+            for peer in (circuit.up_peer, circuit.down_peer):
+                if peer is None:
+                    continue
+                link = self.links[entity.node][peer]
+                assert isinstance(link, LinkLayer)
+                held = sum(
+                    1
+                    for pair in link._delivered.values()
+                    if (peer, pair.ok.origin, pair.ok.create_id) in circuit.link_keys
+                )
+                assert held <= per_side, (entity.node, circuit.id, peer, held, per_side)
+
+
+@st.composite
+def loads(draw: st.DrawFn) -> dict[str, Any]:
+    """A random connected topology (a random tree plus extra edges), 2-5
+    qubits per node, and 2-8 concurrent pair requests, some purified or
+    with a cutoff, all at time 0."""
+    size = draw(st.integers(3, 7))
+    names = [f"n{i}" for i in range(size)]
+    edges = {tuple(sorted((names[i], names[draw(st.integers(0, i - 1))]))) for i in range(1, size)}
+    index = st.integers(0, size - 1)
+    extra = draw(st.lists(st.tuples(index, index), max_size=4))
+    edges |= {tuple(sorted((names[a], names[b]))) for a, b in extra if a != b}
+    links = tuple((a, b, draw(st.sampled_from([2.0, 5.0, 10.0]))) for a, b in sorted(edges))
+    requests = []
+    for index in range(draw(st.integers(2, 8))):
+        src, dst = draw(st.lists(st.sampled_from(names), min_size=2, max_size=2, unique=True))
+        extra_fields: dict[str, Any] = draw(
+            st.sampled_from(
+                [{}, {}, {"cutoff_s": 0.002}, {"purification": "dejmps", "purification_rounds": 1}]
+            )
+        )
+        requests.append(
+            pairs_request(src, dst, draw(st.integers(1, 12)), name=f"r{index}", **extra_fields)
+        )
+    data = scenario(links, requests, qubits=4, seed=draw(st.integers(0, 1000)), until_s=60.0)
+    for node in data["nodes"]:
+        node["qubits"] = draw(st.integers(2, 5))
+    data["network"]["reservation"] = True
+    return data
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(loads())
+def test_reservation_never_deadlocks_and_never_overcommits(data: dict[str, Any]) -> None:
+    tracer = MemoryTracer()
+    network = Network(parse_scenario(data), tracer=tracer)
+    invariants = _Invariants(network)
+    report = run_network(network)
+    # every request ends, and the only errors are ones reservation cannot
+    # avoid (a node too small for the circuit), never a stall
+    for request in report.requests:
+        assert request.status in ("done", "error"), (request.name, request.status, request.error)
+        if request.status == "error":
+            assert request.error is not None and "resource_shortage" in request.error, request
+    assert_clean(network, tracer)
+    for entity in network.network_entities.values():
+        assert isinstance(entity, NetworkLayer)
+        assert not any(entity._reserved.values()) and not entity._admitting, entity.node
+    # the invariants were looked at whenever a pair was made
+    assert invariants.checked > 0 or all(r.delivered == 0 for r in report.requests)
