@@ -22,6 +22,9 @@ ScenarioSource = Scenario | Mapping[str, Any] | str | os.PathLike[str]
 TraceTarget = Tracer | IO[str] | str | os.PathLike[str]
 """Where a run's message trace goes: a tracer, an open text file, or a path."""
 
+PairsTarget = IO[str] | str | os.PathLike[str]
+"""Where a run's per-pair record goes (CSV): an open text file, or a path."""
+
 
 def scenario_of(source: ScenarioSource) -> Scenario:
     """The validated scenario behind ``source`` (``ScenarioError`` if it is bad)."""
@@ -43,6 +46,7 @@ def run(
     network_layer: NetworkLayerFactory | None = None,
     trace: TraceTarget | None = None,
     progress: Progress | None = None,
+    pairs: PairsTarget | None = None,
 ) -> RunReport:
     """Build the network of ``scenario`` and run it to its report.
 
@@ -53,7 +57,8 @@ def run(
     ``plugins`` are classes added to it for this run, each under the kind
     and name it declares (see :func:`qstack.registry.plugin_identity`);
     ``link_layer`` / ``network_layer`` put a protocol class on every link /
-    node; ``trace`` receives every primitive and peer message.
+    node; ``trace`` receives every primitive and peer message; ``pairs``
+    receives one CSV row per delivered pair (``qstack.pairlog.PAIR_COLUMNS``).
     """
     if overrides:
         from qstack.experiments import scenario_with_overrides
@@ -73,4 +78,10 @@ def run(
         else:
             tracer = JsonLinesTracer(trace)
         network = Network(loaded, seed, tracer, chosen, link_layer, network_layer)
+        if pairs is not None:
+            from qstack.pairlog import PairLog
+
+            if isinstance(pairs, str | os.PathLike):
+                pairs = stack.enter_context(open(pairs, "w", encoding="utf-8", newline=""))
+            PairLog(pairs).attach(network.requests)
         return run_network(network, progress)

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 from qstack import __version__
 
@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the message trace as JSON lines ('-': standard output; the report "
         "then goes to standard error)",
+    )
+    run.add_argument(
+        "--pairs",
+        metavar="FILE",
+        help="write one CSV row per delivered pair (request, pair_id, time_s, fidelity, "
+        "latency_s); the report keeps running statistics only",
     )
     run.add_argument(
         "--plugin",
@@ -237,11 +243,12 @@ def _run(args: argparse.Namespace) -> int:
 
     out = sys.stderr if args.trace == "-" else sys.stdout
     try:
-        if args.trace and args.file not in (None, STDIN) and _same_file(args.trace, args.file):
-            raise ScenarioError(
-                f"--trace = {args.trace!r}: is the scenario file itself; "
-                "writing the trace would overwrite it"
-            )
+        for option, output in (("--trace", args.trace), ("--pairs", args.pairs)):
+            if output and args.file not in (None, STDIN) and _same_file(output, args.file):
+                raise ScenarioError(
+                    f"{option} = {output!r}: is the scenario file itself; "
+                    "writing it would overwrite the scenario"
+                )
         if args.overrides:
             from qstack.experiments.cli import load_with_overrides
 
@@ -260,6 +267,12 @@ def _run(args: argparse.Namespace) -> int:
                     trace = stack.enter_context(open(args.trace, "w", encoding="utf-8"))
                 except OSError as error:
                     raise ScenarioError(f"--trace = {args.trace!r}: {error.strerror}") from None
+            pairs: IO[str] | None = None
+            if args.pairs:
+                try:
+                    pairs = stack.enter_context(open(args.pairs, "w", encoding="utf-8", newline=""))
+                except OSError as error:
+                    raise ScenarioError(f"--pairs = {args.pairs!r}: {error.strerror}") from None
             # A redrawn line is for a person watching, never for a log file.
             show_progress = sys.stderr.isatty()
             report = run(
@@ -268,6 +281,7 @@ def _run(args: argparse.Namespace) -> int:
                 registry=registry,
                 trace=trace,
                 progress=_progress_printer(sys.stderr) if show_progress else None,
+                pairs=pairs,
             )
     except (ScenarioError, TopologyError, PluginLoadError) as error:
         print(f"qstack: {error}", file=sys.stderr)

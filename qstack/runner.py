@@ -137,7 +137,7 @@ def _abort_stalled(network: Network) -> bool:
                 request.request_id,
                 "stalled",
                 "no event could make progress: circuits hold the memory others wait for "
-                "(set cutoff_s, or give the nodes more qubits)",
+                "(set [network] reservation = true, or cutoff_s, or give the nodes more qubits)",
             )
             aborted = True
     return aborted

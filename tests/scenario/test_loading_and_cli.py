@@ -104,7 +104,7 @@ def test_trace_never_overwrites_the_scenario(
     for trace in (str(path), str(alias), str(tmp_path / "." / "v.json")):
         assert main(["run", str(path), "--trace", trace]) == 2
         err = capsys.readouterr().err
-        assert "is the scenario file itself; writing the trace would overwrite it" in err
+        assert "is the scenario file itself; writing it would overwrite the scenario" in err
     assert path.read_text() == before
 
 

@@ -41,6 +41,9 @@ SessionStatus = Literal["running", "done", "error", "expired"]
 ENDED: tuple[SessionStatus, ...] = ("done", "error", "expired")
 
 SendApp = Callable[[str, str, AppMessage], None]
+PairSink = Callable[["Session", str, int, float, int], None]
+"""Told of each pair a session counts: (session, pair id, when both ends had
+it (ps), its source-reported fidelity, its latency from the request's start (ps))."""
 
 
 class Session:
@@ -71,8 +74,13 @@ class Session:
         self.error: str | None = None
         self.end_ps: int | None = None
         self.latency_sum_ps = 0
-        self.fidelities: list[float] = []
-        self.pair_ids: list[str] = []
+        # Running statistics of the pairs counted (both ends reported them):
+        # a long run keeps no per-pair record (the sum adds in delivery
+        # order, as a list's sum would).
+        self.pairs_counted = 0
+        self.fidelity_sum = 0.0
+        #: Called with each pair counted (``qstack run --pairs``), if set.
+        self.pair_sink: PairSink | None = None
         self.ends_done = 0
         self._first_report: dict[str, tuple[int, float | None]] = {}
 
@@ -93,12 +101,12 @@ class Session:
     @property
     def delivered(self) -> int:
         """Pairs reported at both ends."""
-        return len(self.pair_ids)
+        return self.pairs_counted
 
     @property
     def fidelity_mean(self) -> float | None:
         """Mean source-reported fidelity of the delivered pairs."""
-        return sum(self.fidelities) / len(self.fidelities) if self.fidelities else None
+        return self.fidelity_sum / self.pairs_counted if self.pairs_counted else None
 
     def count(self, host: AppHost, now: int, ok: NetOk) -> None:
         """One end reported a pair; count it once both have."""
@@ -110,9 +118,12 @@ class Session:
         first_time, first_fidelity = first
         fidelity = source_fidelity if source_fidelity is not None else first_fidelity
         assert fidelity is not None, f"pair {ok.pair_id} reported twice by one end"
-        self.fidelities.append(fidelity)
-        self.pair_ids.append(ok.pair_id)
-        self.latency_sum_ps += max(now, first_time) - self.start_ps
+        self.pairs_counted += 1
+        self.fidelity_sum += fidelity
+        latency_ps = max(now, first_time) - self.start_ps
+        self.latency_sum_ps += latency_ps
+        if self.pair_sink is not None:
+            self.pair_sink(self, ok.pair_id, max(now, first_time), fidelity, latency_ps)
 
     def ended(self, now: int, error: str | None = None) -> None:
         """Record when (and why) the session ended; its table set the status.
