@@ -34,16 +34,19 @@ def run_network(network: Network, progress: Progress | None = None) -> RunReport
     entities = list(network.network_entities.values())
 
     serving_hint = 0
+    first_open = 0
 
     def all_finished() -> bool:
         """Every request ended and every circuit torn down (memory freed).
-        Asked after every event: a plain loop while a request runs, then a
-        scan from the entity last seen serving (tear-down frees the nodes of
-        a long path one by one: the scan stays short)."""
-        nonlocal serving_hint
-        for request in requests:
-            if not request.finished:
+        Asked after every event: the first request not known to have ended
+        (a request that has ended stays so, so the pointer only moves on),
+        then a scan from the entity last seen serving (tear-down frees the
+        nodes of a long path one by one: the scan stays short)."""
+        nonlocal serving_hint, first_open
+        while first_open < len(requests):
+            if not requests[first_open].finished:
                 return False
+            first_open += 1
         count = len(entities)
         for step in range(count):
             index = (serving_hint + step) % count

@@ -18,8 +18,16 @@ from qstack.messages import Message
 ROOT = Path(__file__).resolve().parents[2]
 #: Examples that between them take every trusted path: link pairs kept and
 #: measured, swaps and forwarded swap records, cutoffs, faults, the
-#: density-matrix path, a multi-qubit state.
-SCENARIOS = ("chain_5.toml", "qkd.toml", "faults.toml", "teleport.toml", "ghz.toml", "chsh.toml")
+#: density-matrix path, a multi-qubit state, flow-control credits.
+SCENARIOS = (
+    "chain_5.toml",
+    "qkd.toml",
+    "faults.toml",
+    "teleport.toml",
+    "ghz.toml",
+    "chsh.toml",
+    "reservation.toml",
+)
 
 
 @pytest.mark.slow
@@ -58,4 +66,4 @@ def test_every_trusted_path_is_covered(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Message, "trusted", classmethod(noting))
     for name in SCENARIOS:
         qstack.run(ROOT / "examples" / name)
-    assert kinds >= {"LinkOk", "NetOk", "SwapRecord", "PathInstall"}
+    assert kinds >= {"LinkOk", "NetOk", "SwapRecord", "PathInstall", "QueueCredit"}

@@ -99,7 +99,8 @@ class LinkQueue:
             return
         at_ps = now + self._delay_ps + 1
         self._set_timer(at_ps - now, self._credit_due, (item, self.side))
-        self._send(QueueCredit(origin=ok.origin, create_id=ok.create_id, at_ps=at_ps))
+        # Trusted: the fields come from this end's own validated OK.
+        self._send(QueueCredit.trusted(origin=ok.origin, create_id=ok.create_id, at_ps=at_ps))
 
     def _credit_due(self, now: int, argument: object) -> None:
         item, side = cast(tuple[LinkRequest, int], argument)

@@ -341,6 +341,27 @@ def _greedy_smallest_path(
     return path
 
 
+def _hops_within_reach(graph: nx.Graph, dst: str, src: str) -> dict[str, float]:
+    """Hops to ``dst`` of every node no farther from it than ``src``: breadth
+    first from dst, stopping once src's level is complete, which is all a
+    shortest walk from src needs (a request across a large network explores
+    its neighbourhood, not the whole graph)."""
+    distance = {dst: 0.0}
+    adjacency = graph.adj
+    level = [dst]
+    hops = 0.0
+    while level and src not in distance:
+        hops += 1.0
+        following = []
+        for node in level:
+            for neighbour in adjacency[node]:
+                if neighbour not in distance:
+                    distance[neighbour] = hops
+                    following.append(neighbour)
+        level = following
+    return distance
+
+
 def _edge_weight(topology: Topology, u: str, v: str) -> float:
     """Expected generation time of the link u-v, the weight ``ExpectedTime`` minimises."""
     return topology.link(u, v).expected_generation_s
@@ -362,10 +383,9 @@ class ShortestHops:
     def route(self, topology: Topology, request: RouteRequest) -> Route | RouteRefusal:
         """Breadth-first distances from dst, then the smallest-named shortest walk from src."""
         _check_endpoints(topology, request)
-        hops: dict[str, int] = nx.single_source_shortest_path_length(topology.graph, request.dst)
-        if request.src not in hops:
+        distance = _hops_within_reach(topology.graph, request.dst, request.src)
+        if request.src not in distance:
             return _no_path(request)
-        distance = {node: float(d) for node, d in hops.items()}
         path = _greedy_smallest_path(topology, request.src, request.dst, distance, False)
         return _finish(topology, request, path, self.name)
 
