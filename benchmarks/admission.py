@@ -33,7 +33,7 @@ from qstack.runner import run_network
 from qstack.scenario import Scenario, parse_scenario
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-from scale import in_child  # noqa: E402
+from scale import in_child
 
 MODES: dict[str, dict[str, Any]] = {
     "none": {},

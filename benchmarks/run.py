@@ -8,6 +8,7 @@ Usage::
     python benchmarks/run.py --json     # one JSON object on stdout instead of the table
     python benchmarks/run.py --profile  # also cProfile the double-click run (top 15 by tottime);
                                         # with --network, the 5-node chain
+    python benchmarks/run.py --grid     # also the 100 x 100 grid, 10,000 requests (4 minutes)
 
 Every throughput is also printed per million events per wall-second of a bare
 ``heapq`` loop measured in the same run (``pr/Mev``), so figures compare across
@@ -37,6 +38,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -712,14 +714,40 @@ def run_network_figures(sizes: Sizes, log: Callable[[str], None]) -> dict[str, A
     return {"chain": chain, "waxman": waxman, "long_chains": long_chains}
 
 
+def bench_grid() -> dict[str, Any]:
+    """The 100 x 100 grid of ``benchmarks/admission.py`` (10,000 concurrent
+    requests, reservation) in a child process: wall time, peak RSS, done."""
+    return in_child(str(Path(__file__).with_name("admission.py")), "--full-grid-worker", 0)
+
+
+def format_grid(
+    grid: dict[str, Any], calibration: dict[str, Any], add: Callable[[str], None]
+) -> None:
+    pairs_per_s = grid["delivered"] / grid["run_s"]
+    add(
+        "100 x 100 grid (5 km double-click links, 4 qubits per node), 10,000 concurrent requests "
+        "of 10 pairs at most 4 rows/columns apart, [network] reservation, 2 simulated s"
+    )
+    add("  (target: < 5 min wall, < 4 GB, >= 90 % of requests done)")
+    add(
+        f"  wall {grid['wall_s']:.1f} s (build {grid['build_s']:.1f} s, "
+        f"run {grid['run_s']:.1f} s), "
+        f"peak RSS {grid['max_rss_bytes'] / MIB:,.0f} MiB, done {grid['done_fraction']:.1%}, "
+        f"{grid['events']:,} events ({grid['events'] / grid['run_s']:,.0f} ev/s), "
+        f"{pairs_per_s:,.0f} pairs/s ({per_million_heapq(pairs_per_s, calibration):,.0f} pr/Mev)"
+    )
+
+
 def run_all(
     sizes: Sizes,
     quick: bool,
     log: Callable[[str], None],
     core: bool = True,
     network: bool = True,
+    grid: bool = False,
 ) -> dict[str, Any]:
-    """Every figure asked for: ``core`` (kernel, link, memory), ``network`` (chains, Waxman)."""
+    """Every figure asked for: ``core`` (kernel, link, memory), ``network``
+    (chains, Waxman), ``grid`` (the 100 x 100 grid, about 4 minutes)."""
     results: dict[str, Any] = {
         "quick": quick,
         "python": platform.python_version(),
@@ -732,6 +760,9 @@ def run_all(
         results.update(run_core(sizes, log))
     if network:
         results.update(run_network_figures(sizes, log))
+    if grid:
+        log("100 x 100 grid, 10,000 requests (child process, about 4 minutes) ...")
+        results["grid"] = bench_grid()
     return results
 
 
@@ -867,6 +898,9 @@ def format_table(results: dict[str, Any]) -> str:
         add("")
     if "chain" in results:
         _format_network(results, add)
+    if "grid" in results:
+        add("")
+        format_grid(results["grid"], calibration, add)
     return "\n".join(lines).rstrip("\n")
 
 
@@ -878,6 +912,11 @@ def main(argv: list[str] | None = None) -> int:
         "--network",
         action="store_true",
         help="only the network figures (end-to-end chains, Waxman networks)",
+    )
+    parser.add_argument(
+        "--grid",
+        action="store_true",
+        help="also the 100 x 100 grid with 10,000 concurrent requests (about 4 minutes)",
     )
     parser.add_argument(
         "--profile",
@@ -906,7 +945,7 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    results = run_all(sizes, args.quick, log, core=not args.network, network=True)
+    results = run_all(sizes, args.quick, log, core=not args.network, network=True, grid=args.grid)
     profile_text: str | None = None
     profile_title = ""
     if args.profile:
