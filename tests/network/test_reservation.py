@@ -19,6 +19,7 @@ from qstack.layers.network.qnp import NetworkLayer
 from qstack.network import Network
 from qstack.runner import run_network
 from qstack.scenario import parse_scenario
+from qstack.sim.kernel import seconds_to_ps
 from qstack.sim.trace import MemoryTracer
 from tests.network.test_faults_recovery import assert_clean
 
@@ -86,6 +87,58 @@ def test_a_waiting_request_still_times_out() -> None:
     assert short[0] == "expired" and short[1] is not None and "timeout" in short[1]
     assert "waiting for memory" in short[1]
     assert statuses(report)["long"] == ("done", None)
+
+
+def test_a_repeater_failing_frees_its_reservations_and_the_request_reroutes() -> None:
+    """Ring a-b-c-d: b fails under a reserved circuit a->c; the source
+    reroutes through d (reserving there), and b comes back with nothing
+    reserved; a request queued behind the first one for memory at a still
+    gets through."""
+    from _fault_helpers import RING
+
+    data = scenario(
+        RING,
+        [pairs_request("a", "c", 200, name="first"), pairs_request("a", "c", 50, name="second")],
+        [
+            {"at_s": 0.01, "kind": "node_down", "node": "b"},
+            {"at_s": 0.05, "kind": "node_up", "node": "b"},
+        ],
+        reroute=True,
+        qubits=2,
+    )
+    data["network"]["reservation"] = True
+    tracer = MemoryTracer()
+    network = Network(parse_scenario(data), tracer=tracer)
+    report = run_network(network)
+    assert_clean(network, tracer)
+    assert statuses(report) == {"first": ("done", None), "second": ("done", None)}
+    first = next(r for r in report.requests if r.name == "first")
+    assert first.reroutes == 1 and first.path == ["a", "d", "c"]
+    for entity in network.network_entities.values():
+        assert isinstance(entity, NetworkLayer)
+        assert not any(entity._reserved.values()) and not entity._admitting, entity.node
+
+
+def test_a_source_failing_ends_its_waiting_requests() -> None:
+    data = scenario(
+        CROSSING,
+        [pairs_request("a", "c", 300, name="long"), pairs_request("a", "c", 5, name="waiting")],
+        [{"at_s": 0.005, "kind": "node_down", "node": "a"}],
+        qubits=2,
+        until_s=2.0,
+    )
+    data["network"]["reservation"] = True
+    tracer = MemoryTracer()
+    network = Network(parse_scenario(data), tracer=tracer)
+    report = run_network(network)
+    assert_clean(network, tracer)
+    refused = [
+        r for r in tracer.records if r.message.kind == "TEARDOWN" and r.message.reason == "busy"
+    ]
+    assert refused and refused[0].time_ps < seconds_to_ps(0.005)  # "waiting" was waiting
+    for request in report.requests:
+        assert request.status == "error", request
+        assert request.error == "torn_down: node a failed", request.error
 
 
 # -- properties over random topologies and loads --------------------------------
