@@ -37,6 +37,7 @@ from qstack.reports import FaultReport
 from qstack.scenario import RequestSpec, Scenario
 from qstack.scenario.request import APP_FIELDS
 from qstack.sim.classical import ClassicalNetwork
+from qstack.sim.collector import collector_paused
 from qstack.sim.kernel import Simulator, ps_to_seconds, seconds_to_ps
 from qstack.sim.lifecycles import trace_lifecycles
 from qstack.sim.random import RandomStreams
@@ -74,6 +75,18 @@ class Network(FaultInjection):
         """``link_layer`` / ``network_layer``: the protocols every link and
         every node run, when given as classes (otherwise the built-ins, or
         the plug-ins the registry holds under the scenario's names)."""
+        with collector_paused():
+            self._build(scenario, seed, tracer, registry, link_layer, network_layer)
+
+    def _build(
+        self,
+        scenario: Scenario,
+        seed: int | None,
+        tracer: Tracer | None,
+        registry: Registry | None,
+        link_layer: LinkLayerFactory | None,
+        network_layer: NetworkLayerFactory | None,
+    ) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.sim = Simulator()
