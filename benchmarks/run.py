@@ -422,17 +422,18 @@ def _max_rss_bytes() -> int:
 
 
 def memory_worker(pairs: int) -> dict[str, Any]:
-    """Run in a fresh process: max RSS of one untraced run, then tracemalloc peak of another."""
+    """Run in a fresh process: max RSS of one untraced run, then tracemalloc
+    peak of another; each keeping running statistics only, as ``qstack run``."""
     scenario = link_scenario("double-click", pairs)
     gc.collect()
     rss_before = _max_rss_bytes()
-    report = run_network(Network(scenario))
+    report = run_network(Network(scenario, keep_pair_records=False))
     rss_after = _max_rss_bytes()
     del report
     gc.collect()
 
     tracemalloc.start()
-    network = Network(scenario)
+    network = Network(scenario, keep_pair_records=False)
     report = run_network(network)
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

@@ -77,7 +77,9 @@ def run(
             tracer = JsonLinesTracer(stack.enter_context(open(trace, "w", encoding="utf-8")))
         else:
             tracer = JsonLinesTracer(trace)
-        network = Network(loaded, seed, tracer, chosen, link_layer, network_layer)
+        network = Network(
+            loaded, seed, tracer, chosen, link_layer, network_layer, keep_pair_records=False
+        )
         if pairs is not None:
             from qstack.pairlog import PairLog
 

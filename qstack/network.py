@@ -71,12 +71,20 @@ class Network(FaultInjection):
         registry: Registry | None = None,
         link_layer: LinkLayerFactory | None = None,
         network_layer: NetworkLayerFactory | None = None,
+        *,
+        keep_pair_records: bool = True,
     ):
         """``link_layer`` / ``network_layer``: the protocols every link and
         every node run, when given as classes (otherwise the built-ins, or
-        the plug-ins the registry holds under the scenario's names)."""
+        the plug-ins the registry holds under the scenario's names).
+        ``keep_pair_records``: each request keeps its pairs' ids and
+        fidelities (``Session.pair_ids``, ``fidelities``) for scripts to
+        inspect; off, it keeps running statistics only (``qstack.run``)."""
         with collector_paused():
             self._build(scenario, seed, tracer, registry, link_layer, network_layer)
+        if not keep_pair_records:
+            for session in self.requests:
+                session.keep_statistics_only()
 
     def _build(
         self,

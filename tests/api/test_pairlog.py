@@ -66,3 +66,18 @@ def test_latency_in_the_record_is_seconds_from_the_start() -> None:
     first = next(csv.DictReader(io.StringIO(out.getvalue())))
     # chain_5's first request starts at t = 0: latency = time
     assert float(first["latency_s"]) == float(first["time_s"]) > ps_to_seconds(1)
+
+
+def test_a_network_keeps_pair_records_unless_asked_not_to() -> None:
+    scenario = qstack.load_scenario(CHAIN)
+    kept = qstack.Network(scenario)
+    flat = qstack.Network(scenario, keep_pair_records=False)
+    reports = [qstack.run_network(network) for network in (kept, flat)]
+    session, flat_session = kept.requests[0], flat.requests[0]
+    assert len(session.pair_ids) == len(session.fidelities) == session.delivered > 0
+    assert flat_session.delivered == session.delivered
+    assert (
+        flat_session.fidelity_mean == session.fidelity_mean == reports[1].requests[0].fidelity_mean
+    )
+    with pytest.raises(RuntimeError, match="running statistics only"):
+        _ = flat_session.fidelities

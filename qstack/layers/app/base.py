@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from qstack.fsm.table import FastTable, StateTable, Transition, fire
 from qstack.hardware.memory import Memory
@@ -41,6 +41,7 @@ SessionStatus = Literal["running", "done", "error", "expired"]
 ENDED: tuple[SessionStatus, ...] = ("done", "error", "expired")
 
 SendApp = Callable[[str, str, AppMessage], None]
+_Item = TypeVar("_Item")
 PairSink = Callable[["Session", str, int, float, int], None]
 """Told of each pair a session counts: (session, pair id, when both ends had
 it (ps), its source-reported fidelity, its latency from the request's start (ps))."""
@@ -74,11 +75,15 @@ class Session:
         self.error: str | None = None
         self.end_ps: int | None = None
         self.latency_sum_ps = 0
-        # Running statistics of the pairs counted (both ends reported them):
-        # a long run keeps no per-pair record (the sum adds in delivery
-        # order, as a list's sum would).
+        # Running statistics of the pairs counted (both ends reported them),
+        # which the report uses (the sum adds in delivery order, as a list's
+        # sum would); the per-pair lists are kept unless the run asks for
+        # running statistics only (``qstack.run``: flat memory however many
+        # pairs it delivers).
         self.pairs_counted = 0
         self.fidelity_sum = 0.0
+        self._pair_ids: list[str] | None = []
+        self._fidelities: list[float] | None = []
         #: Called with each pair counted (``qstack run --pairs``), if set.
         self.pair_sink: PairSink | None = None
         self.ends_done = 0
@@ -103,6 +108,30 @@ class Session:
         """Pairs reported at both ends."""
         return self.pairs_counted
 
+    def keep_statistics_only(self) -> None:
+        """Keep no per-pair record (``pair_ids``, ``fidelities``): a long
+        run's memory then does not grow with the pairs it delivers."""
+        self._pair_ids = self._fidelities = None
+
+    @property
+    def pair_ids(self) -> list[str]:
+        """The ids of the pairs counted, in the order they were."""
+        return self._per_pair(self._pair_ids)
+
+    @property
+    def fidelities(self) -> list[float]:
+        """The source-reported fidelity of each pair counted, in order."""
+        return self._per_pair(self._fidelities)
+
+    def _per_pair(self, record: list[_Item] | None) -> list[_Item]:
+        if record is None:
+            raise RuntimeError(
+                f"{self.name}: this run keeps running statistics only, no per-pair record "
+                "(build the Network with keep_pair_records=True, or write them with "
+                "qstack.run(..., pairs=FILE))"
+            )
+        return record
+
     @property
     def fidelity_mean(self) -> float | None:
         """Mean source-reported fidelity of the delivered pairs."""
@@ -120,6 +149,9 @@ class Session:
         assert fidelity is not None, f"pair {ok.pair_id} reported twice by one end"
         self.pairs_counted += 1
         self.fidelity_sum += fidelity
+        if self._pair_ids is not None and self._fidelities is not None:
+            self._pair_ids.append(ok.pair_id)
+            self._fidelities.append(fidelity)
         latency_ps = max(now, first_time) - self.start_ps
         self.latency_sum_ps += latency_ps
         if self.pair_sink is not None:
