@@ -10,7 +10,7 @@ same code the conformance harnesses use.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from qstack.faults import FaultError, FaultInjection
@@ -27,6 +27,7 @@ from qstack.layers.network.service import (
     NetworkLayerFactory,
     NetworkUser,
     path_delays_ps,
+    path_positions,
 )
 from qstack.layers.network.view import LinkInfo, NetworkView, NodeInfo, NodeLoad, Topology
 from qstack.messages import PeerMessage, Primitive
@@ -126,6 +127,7 @@ class Network(FaultInjection):
             degree[link_spec.b] += 1
         self._link_between: dict[frozenset[str], Link] = {}
         self._path_delays: dict[tuple[str, ...], tuple[int, ...]] = {}
+        self._path_position_maps: dict[tuple[str, ...], dict[str, int]] = {}
         self.links: list[Link] = []
         #: Every link entity, by node and then by the neighbour it links to.
         self.link_entities: dict[str, dict[str, LinkEntity]] = {
@@ -278,6 +280,7 @@ class Network(FaultInjection):
             set_timer=self.run_context.set_timer,
             link_delay_ps=self._link_delay_ps,
             path_delays_ps=self._path_delays_ps,
+            path_positions=self._path_positions,
             rng=self.streams.stream(f"network/{node}"),
             truth=self.oracle,
             record=None if self.tracer is None else self._event_recorder(node),
@@ -329,6 +332,13 @@ class Network(FaultInjection):
 
     def _link_delay_ps(self, a: str, b: str) -> int:
         return self._link_between[frozenset((a, b))].delay_ps
+
+    def _path_positions(self, path: tuple[str, ...]) -> Mapping[str, int]:
+        """Each node's position on ``path``: one map per path per run."""
+        positions = self._path_position_maps.get(path)
+        if positions is None:
+            positions = self._path_position_maps[path] = path_positions(path)
+        return positions
 
     def _path_delays_ps(self, path: tuple[str, ...]) -> tuple[int, ...]:
         """Summed once per path and shared by its nodes (memory linear in

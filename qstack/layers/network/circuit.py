@@ -10,7 +10,7 @@ single instances; the circuit table keys rows by their class.
 from __future__ import annotations
 
 import collections
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -107,6 +107,8 @@ class Circuit:
         self.request = request
         self.deadline_ps = deadline_ps
         self.offsets_ps = offsets_ps
+        #: Each node's position on the path (shared by the path's nodes).
+        self.positions: Mapping[str, int] = {}
         self.up_peer = path[position - 1] if position > 0 else None
         self.down_peer = path[position + 1] if position < self.hops else None
         self.state = "setting_up"

@@ -24,7 +24,12 @@ from qstack.layers.network.circuit import (
     Segment,
 )
 from qstack.layers.network.messages import NetCreate, NetError, NetErrorReason
-from qstack.layers.network.service import NetworkContext, NetworkUser, path_delays_ps
+from qstack.layers.network.service import (
+    NetworkContext,
+    NetworkUser,
+    path_delays_ps,
+    path_positions,
+)
 from qstack.messages import PeerMessage, Unbound
 from qstack.sim.kernel import Timer
 from qstack.sim.random import UniformBuffer
@@ -52,6 +57,7 @@ class NetworkCore:
         self._path_delays_ps = context.path_delays_ps or functools.partial(
             path_delays_ps, context.link_delay_ps
         )
+        self._path_positions = context.path_positions or path_positions
         self._rng = context.rng
         #: Trace records of what this layer does to its qubits (traced runs only).
         self._record = context.record
@@ -110,7 +116,7 @@ class NetworkCore:
 
     def _tell(self, circuit: Circuit, node: str, message: PeerMessage) -> None:
         """Send to a node of the circuit's path, by name."""
-        self._send(circuit, circuit.path.index(node), message)
+        self._send(circuit, circuit.positions[node], message)
 
     def _answer_error(
         self,

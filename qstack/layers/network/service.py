@@ -153,6 +153,9 @@ class NetworkContext:
     #: path is summed and stored once, not once per node; None: each node
     #: sums it itself.
     path_delays_ps: Callable[[tuple[str, ...]], Sequence[int]] | None = None
+    #: ``path_positions(path)``: each node's position on the path, shared
+    #: per path like ``path_delays_ps``; None: each node maps it itself.
+    path_positions: Callable[[tuple[str, ...]], Mapping[str, int]] | None = None
 
 
 def path_delays_ps(
@@ -160,6 +163,11 @@ def path_delays_ps(
 ) -> tuple[int, ...]:
     """The one-way delay from ``path[0]`` to each node of ``path``."""
     return (0, *itertools.accumulate(link_delay_ps(a, b) for a, b in itertools.pairwise(path)))
+
+
+def path_positions(path: Sequence[str]) -> dict[str, int]:
+    """Each node's position on ``path``."""
+    return {node: position for position, node in enumerate(path)}
 
 
 class NetworkLayerFactory(Protocol):

@@ -205,6 +205,7 @@ class Setup(NetworkCore):
             request_id,
             lossy_swaps=self._swaps_can_fail(path),
         )
+        circuit.positions = self._path_positions(path)
         self._circuits[circuit_id] = circuit
         if deadline_ps is not None:
             # The destination waits until every commit the source sent
