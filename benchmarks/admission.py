@@ -30,10 +30,10 @@ import networkx as nx
 from qstack import topology
 from qstack.network import Network
 from qstack.runner import run_network
-from qstack.scenario import Scenario, parse_scenario
+from qstack.scenario import Scenario
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-from scale import in_child
+from scale import double_click_scenario, in_child
 
 MODES: dict[str, dict[str, Any]] = {
     "none": {},
@@ -56,20 +56,14 @@ def _scenario(
     mode: str,
     until_s: float,
 ) -> Scenario:
-    return parse_scenario(
-        {
-            "seed": SEED,
-            "run": {"until_s": until_s},
-            "network": MODES[mode],
-            "nodes": [{"name": name, "qubits": QUBITS} for name in generated.nodes],
-            "links": [
-                {"a": edge.a, "b": edge.b, "length_km": edge.length_km, "model": "double-click"}
-                for edge in generated.edges
-            ],
-            "requests": [
-                {"app": "pairs", "src": src, "dst": dst, "pairs": PAIRS} for src, dst in ends
-            ],
-        },
+    return double_click_scenario(
+        generated,
+        ends,
+        PAIRS,
+        seed=SEED,
+        qubits=QUBITS,
+        until_s=until_s,
+        network=MODES[mode],
         source=f"<benchmark admission {mode}>",
     )
 
@@ -81,7 +75,7 @@ def waxman_load(requests: int) -> tuple[topology.GeneratedTopology, list[tuple[s
     )
     largest = sorted(max(nx.connected_components(generated.graph()), key=len))
     rng = random.Random(SEED)
-    return generated, [tuple(rng.sample(largest, 2)) for _ in range(requests)]  # type: ignore[misc]
+    return generated, [tuple(rng.sample(largest, 2)) for _ in range(requests)]
 
 
 def grid_load(

@@ -45,6 +45,7 @@ import networkx as nx
 from scale import (
     bench_startup,
     calibrate,
+    double_click_scenario,
     format_long_chains,
     format_startup,
     in_child,
@@ -527,22 +528,17 @@ def waxman_scenario(nodes: int) -> tuple[Scenario, dict[str, Any]]:
     ends = [tuple(rng.sample(component, 2)) for _ in range(WAXMAN_REQUESTS)]
     hops = [nx.shortest_path_length(graph, src, dst) for src, dst in ends]
     lengths = [edge.length_km for edge in generated.edges]
-    scenario = parse_scenario(
-        {
-            "seed": WAXMAN_SEED,
-            "run": {"until_s": WAXMAN_UNTIL_S},
-            # Concurrent circuits with few qubits per node can hold memory
-            # each other waits for; the cutoff frees it (without one they stall).
-            "network": {"cutoff_s": WAXMAN_CUTOFF_S},
-            "nodes": [{"name": name, "qubits": WAXMAN_QUBITS} for name in generated.nodes],
-            "links": [
-                {"a": edge.a, "b": edge.b, "length_km": edge.length_km, "model": "double-click"}
-                for edge in generated.edges
-            ],
-            "requests": [
-                {"app": "pairs", "src": src, "dst": dst, "pairs": WAXMAN_PAIRS} for src, dst in ends
-            ],
-        },
+    scenario = double_click_scenario(
+        generated,
+        ends,
+        WAXMAN_PAIRS,
+        seed=WAXMAN_SEED,
+        qubits=WAXMAN_QUBITS,
+        until_s=WAXMAN_UNTIL_S,
+        # Without reservation, concurrent circuits with few qubits per node
+        # can hold memory each other waits for; the cutoff frees it
+        # (benchmarks/admission.py compares with reservation).
+        network={"cutoff_s": WAXMAN_CUTOFF_S},
         source=f"<benchmark waxman {nodes}>",
     )
     facts = {

@@ -27,7 +27,8 @@ from typing import Any
 
 from qstack.network import Network
 from qstack.runner import run_network
-from qstack.scenario import Scenario
+from qstack.scenario import Scenario, parse_scenario
+from qstack.topology import GeneratedTopology
 
 #: Events in the calibration loop (a bare heapq pop, call, push at a heap of 1,000).
 CALIBRATION_EVENTS = 300_000
@@ -47,6 +48,37 @@ STARTUP_COMMANDS: dict[str, tuple[str, ...]] = {
     "qstack run --help": ("-m", "qstack", "run", "--help"),
     "qstack run (built-in scenario)": ("-m", "qstack", "run"),
 }
+
+
+def double_click_scenario(
+    generated: GeneratedTopology,
+    ends: Sequence[tuple[str, str]],
+    pairs: int,
+    *,
+    seed: int,
+    qubits: int,
+    until_s: float,
+    network: dict[str, Any],
+    source: str,
+) -> Scenario:
+    """A generated topology as explicit nodes and double-click links (as
+    long as its edges), with one ``pairs`` request per (src, dst) in ``ends``."""
+    return parse_scenario(
+        {
+            "seed": seed,
+            "run": {"until_s": until_s},
+            "network": network,
+            "nodes": [{"name": name, "qubits": qubits} for name in generated.nodes],
+            "links": [
+                {"a": edge.a, "b": edge.b, "length_km": edge.length_km, "model": "double-click"}
+                for edge in generated.edges
+            ],
+            "requests": [
+                {"app": "pairs", "src": src, "dst": dst, "pairs": pairs} for src, dst in ends
+            ],
+        },
+        source=source,
+    )
 
 
 def calibrate(timed: Callable[[int], float]) -> dict[str, Any]:

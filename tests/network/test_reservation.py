@@ -39,6 +39,16 @@ def crossing(reservation: bool) -> dict[str, Any]:
     return data
 
 
+def run_reserved(data: dict[str, Any]) -> tuple[Network, MemoryTracer, qstack.RunReport]:
+    """Run ``data`` with reservation, traced; every request ended, memory free."""
+    data["network"]["reservation"] = True
+    tracer = MemoryTracer()
+    network = Network(parse_scenario(data), tracer=tracer)
+    report = run_network(network)
+    assert_clean(network, tracer)
+    return network, tracer, report
+
+
 def statuses(report: qstack.RunReport) -> dict[str | None, tuple[str, str | None]]:
     return {r.name: (r.status, r.error) for r in report.requests}
 
@@ -50,10 +60,7 @@ def test_crossing_circuits_deadlock_without_reservation() -> None:
 
 
 def test_reservation_lets_crossing_circuits_finish_one_after_the_other() -> None:
-    tracer = MemoryTracer()
-    network = Network(parse_scenario(crossing(reservation=True)), tracer=tracer)
-    report = run_network(network)
-    assert_clean(network, tracer)
+    _, tracer, report = run_reserved(crossing(reservation=True))
     assert statuses(report) == {"east": ("done", None), "west": ("done", None)}
     # the later one was refused at b and admitted once the first had ended
     refusals = [
@@ -106,11 +113,7 @@ def test_a_repeater_failing_frees_its_reservations_and_the_request_reroutes() ->
         reroute=True,
         qubits=2,
     )
-    data["network"]["reservation"] = True
-    tracer = MemoryTracer()
-    network = Network(parse_scenario(data), tracer=tracer)
-    report = run_network(network)
-    assert_clean(network, tracer)
+    network, _, report = run_reserved(data)
     assert statuses(report) == {"first": ("done", None), "second": ("done", None)}
     first = next(r for r in report.requests if r.name == "first")
     assert first.reroutes == 1 and first.path == ["a", "d", "c"]
@@ -127,11 +130,7 @@ def test_a_source_failing_ends_its_waiting_requests() -> None:
         qubits=2,
         until_s=2.0,
     )
-    data["network"]["reservation"] = True
-    tracer = MemoryTracer()
-    network = Network(parse_scenario(data), tracer=tracer)
-    report = run_network(network)
-    assert_clean(network, tracer)
+    _, tracer, report = run_reserved(data)
     refused = [
         r for r in tracer.records if r.message.kind == "TEARDOWN" and r.message.reason == "busy"
     ]
