@@ -304,7 +304,8 @@ class LinkLayer(LinkQueue):
             outcome=outcome,
         )
         if reported_qubit is not None:
-            self._delivered[reported_qubit] = DeliveredPair(ok)
+            windowed = item if item.window is not None else None
+            self._delivered[reported_qubit] = DeliveredPair(ok, windowed)
             item.kept += 1
         self._user.link_ok(now, ok)
         self._pump(now)
@@ -314,7 +315,8 @@ class LinkLayer(LinkQueue):
     def _freed(self, pair: DeliveredPair, now: int, _: lc.Released) -> None:
         assert pair.ok.qubit is not None
         del self._delivered[pair.ok.qubit]
-        self._credit(now, pair)
+        if pair.request is not None:
+            self._credit(now, pair.request)
 
     def _expire(self, pair: DeliveredPair, now: int, _: lc.PeerLost) -> None:
         ok = pair.ok

@@ -90,17 +90,15 @@ class LinkQueue:
             self.pair_table.dispatch(self, pair, now, lc.RELEASED)
         self._pump(now)
 
-    def _credit(self, now: int, pair: DeliveredPair) -> None:
+    def _credit(self, now: int, item: LinkRequest) -> None:
         """A kept pair of a request with a window was freed here: both ends
         count it freed from the same agreed time (QUEUE_CREDIT)."""
-        ok = pair.ok
-        item = self._requests.get((ok.origin, ok.create_id))
-        if item is None or item.window is None:
-            return
+        if self._requests.get(item.key) is not item:
+            return  # the request has ended here: nothing left to agree on
         at_ps = now + self._delay_ps + 1
         self._set_timer(at_ps - now, self._credit_due, (item, self.side))
-        # Trusted: the fields come from this end's own validated OK.
-        self._send(QueueCredit.trusted(origin=ok.origin, create_id=ok.create_id, at_ps=at_ps))
+        # Trusted: the fields come from this end's own validated request.
+        self._send(QueueCredit.trusted(origin=item.origin, create_id=item.create_id, at_ps=at_ps))
 
     def _credit_due(self, now: int, argument: object) -> None:
         item, side = cast(tuple[LinkRequest, int], argument)
@@ -233,7 +231,7 @@ class LinkQueue:
         last = self._last_served
         for order, key in self._ready:
             item = requests[key]
-            if not item.open:
+            if item.window is not None and not item.open:
                 continue
             if best_priority is None:
                 best_priority = order[0]

@@ -210,10 +210,13 @@ class LinkRequest:
 
 
 class DeliveredPair:
-    """A kept pair handed up and not yet freed: the only kind that can EXPIRE."""
+    """A kept pair handed up and not yet freed: the only kind that can EXPIRE.
+    ``request``: its request, when that has a window (freeing the pair
+    gives it a credit)."""
 
-    __slots__ = ("ok", "state")
+    __slots__ = ("ok", "request", "state")
 
-    def __init__(self, ok: LinkOk) -> None:
+    def __init__(self, ok: LinkOk, request: LinkRequest | None = None) -> None:
         self.ok = ok
+        self.request = request
         self.state = "delivered"
