@@ -103,7 +103,7 @@ class LinkQueue:
     def _credit_due(self, now: int, argument: object) -> None:
         item, side = cast(tuple[LinkRequest, int], argument)
         if self._requests.get(item.key) is item:
-            self.request_table.dispatch(self, item, now, lc.CreditTime(side))
+            self.request_table.dispatch(self, item, now, lc.CREDIT_TIMES[side])
 
     def _rechoose(self, now: int) -> None:
         """What may be attempted changed: re-arm for the new choice unless

@@ -139,6 +139,8 @@ class PeerLost:
     __slots__ = ()
 
 
+#: One per side: the events a QUEUE_CREDIT's agreed time brings.
+CREDIT_TIMES = (CreditTime(0), CreditTime(1))
 START_TIME = StartTime()
 DEADLINE_PASSED = DeadlinePassed()
 CANCEL_TIME = CancelTime()
