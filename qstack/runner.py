@@ -35,6 +35,7 @@ def run_network(network: Network, progress: Progress | None = None) -> RunReport
 
     serving_hint = 0
     first_open = 0
+    request_count = len(requests)
 
     def all_finished() -> bool:
         """Every request ended and every circuit torn down (memory freed).
@@ -43,7 +44,7 @@ def run_network(network: Network, progress: Progress | None = None) -> RunReport
         then a scan from the entity last seen serving (tear-down frees the
         nodes of a long path one by one: the scan stays short)."""
         nonlocal serving_hint, first_open
-        while first_open < len(requests):
+        while first_open < request_count:
             if not requests[first_open].finished:
                 return False
             first_open += 1
