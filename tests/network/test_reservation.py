@@ -239,3 +239,54 @@ def test_reservation_never_deadlocks_and_never_overcommits(data: dict[str, Any])
         assert not any(entity._reserved.values()) and not entity._admitting, entity.node
     # the invariants were looked at whenever a pair was made
     assert invariants.checked > 0 or all(r.delivered == 0 for r in report.requests)
+
+
+@st.composite
+def faulty_loads(draw: st.DrawFn) -> dict[str, Any]:
+    """A load as above, plus a random schedule of node failures and
+    recoveries and fiber cuts and repairs, with or without rerouting."""
+    data = draw(loads())
+    names = [node["name"] for node in data["nodes"]]
+    edges = [(link["a"], link["b"]) for link in data["links"]]
+    down: set[str] = set()
+    cut: set[tuple[str, str]] = set()
+    faults = []
+    at_s = 0.0
+    for _ in range(draw(st.integers(1, 5))):
+        at_s += draw(st.sampled_from([0.0005, 0.002, 0.01]))
+        kind = draw(st.sampled_from(["node_down", "node_up", "link_down", "link_up"]))
+        if kind == "node_down" and len(down) < len(names):
+            node = draw(st.sampled_from(sorted(set(names) - down)))
+            down.add(node)
+            faults.append({"at_s": at_s, "kind": kind, "node": node})
+        elif kind == "node_up" and down:
+            node = draw(st.sampled_from(sorted(down)))
+            down.discard(node)
+            faults.append({"at_s": at_s, "kind": kind, "node": node})
+        elif kind == "link_down" and len(cut) < len(edges):
+            a, b = draw(st.sampled_from(sorted(set(edges) - cut)))
+            cut.add((a, b))
+            faults.append({"at_s": at_s, "kind": kind, "a": a, "b": b})
+        elif kind == "link_up" and cut:
+            a, b = draw(st.sampled_from(sorted(cut)))
+            cut.discard((a, b))
+            faults.append({"at_s": at_s, "kind": kind, "a": a, "b": b})
+    data["faults"] = faults
+    data["network"]["reroute"] = draw(st.booleans())
+    return data
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(faulty_loads())
+def test_reservation_with_faults_every_request_ends_and_frees_everything(
+    data: dict[str, Any],
+) -> None:
+    network, _, report = run_reserved(data)
+    for request in report.requests:
+        # a fault may end a request (torn_down, no_path), never a stall
+        assert request.status in ("done", "error"), (request.name, request.status)
+        assert request.error is None or not request.error.startswith("stalled"), request.error
+    for entity in network.network_entities.values():
+        assert isinstance(entity, NetworkLayer)
+        assert not any(entity._reserved.values()) and not entity._admitting, entity.node

@@ -24,8 +24,9 @@ refused for good with ``resource_shortage``.
 
 from __future__ import annotations
 
-from qstack.layers.network.circuit import Abort, Circuit, Refused
-from qstack.layers.network.core import NetworkCore
+from qstack.fsm.table import fire
+from qstack.layers.network.circuit import CIRCUIT_OPENED, Abort, Circuit, Refused
+from qstack.layers.network.core import ENTITY_LIFECYCLE_NAME, NetworkCore
 from qstack.layers.network.messages import NetErrorReason, Teardown
 from qstack.layers.network.routing import Route
 
@@ -129,6 +130,9 @@ class Admission(NetworkCore):
         if old.deadline_ps is not None:
             wait = max(0, min(wait, old.deadline_ps - now))
         self._admitting[old.request_id] = (old, self._set_timer(wait, self._readmit, old))
+        # A request waiting to try again is work in hand: the entity serves
+        # (and the run goes on) until it has ended one way or the other.
+        fire(self, ENTITY_LIFECYCLE_NAME, CIRCUIT_OPENED, now)
 
     def _stop_admitting(
         self, now: int, reason: NetErrorReason, detail: str, request_id: str | None = None
@@ -141,6 +145,7 @@ class Admission(NetworkCore):
                 old, timer = entry
                 timer.cancel()
                 self._answer_error(now, old.request_id, old.dst, reason, detail, old.delivered)
+        self._idle_if_done(now)
 
     def _readmit(self, now: int, old: object) -> None:
         assert isinstance(old, Circuit)
@@ -153,11 +158,13 @@ class Admission(NetworkCore):
                 "refusals)"
             )
             self._abandon(now, old, "timeout", detail)
+            self._idle_if_done(now)
             return
         answer = self._route(old.request_id, request)
         if not isinstance(answer, Route):
             reason, why = answer
             self._abandon(now, old, reason, why)
+            self._idle_if_done(now)
             return
         circuit = self._open(
             now,

@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from qstack.layers.network.routing import Route
 
 
+ENTITY_LIFECYCLE_NAME = "network entity"
+
+
 class NetworkCore:
     """The entity's state and shared helpers (see the module docstring)."""
 
@@ -278,6 +281,9 @@ class NetworkCore:
     def _stop_admitting(
         self, now: int, reason: NetErrorReason, detail: str, request_id: str | None = None
     ) -> None:
+        raise NotImplementedError
+
+    def _idle_if_done(self, now: int) -> None:
         raise NotImplementedError
 
     def _void_link_requests(self, now: int, peer: str) -> None:

@@ -48,6 +48,7 @@ from qstack.layers.network.circuit import (
     SwapFailed,
     link_key,
 )
+from qstack.layers.network.core import ENTITY_LIFECYCLE_NAME
 from qstack.layers.network.delivery import Delivery
 from qstack.layers.network.faults import Faults
 from qstack.layers.network.messages import (
@@ -65,7 +66,7 @@ from qstack.layers.network.messages import (
 from qstack.layers.network.purification import Purification
 from qstack.layers.network.segments import Segments
 from qstack.layers.network.service import NetworkContext
-from qstack.layers.network.setup import ENTITY_LIFECYCLE_NAME, Setup
+from qstack.layers.network.setup import Setup
 from qstack.layers.network.swapping import Swapping
 from qstack.messages import PeerMessage
 

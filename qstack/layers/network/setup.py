@@ -23,7 +23,7 @@ from qstack.layers.network.circuit import (
     PathBroken,
     link_key,
 )
-from qstack.layers.network.core import NetworkCore
+from qstack.layers.network.core import ENTITY_LIFECYCLE_NAME, NetworkCore
 from qstack.layers.network.messages import (
     NetCreate,
     NetErrorReason,
@@ -33,8 +33,6 @@ from qstack.layers.network.messages import (
 )
 from qstack.layers.network.routing import Route, RouteRequest, check_route
 from qstack.layers.network.view import NodeLoad
-
-ENTITY_LIFECYCLE_NAME = "network entity"
 
 
 class Setup(NetworkCore):
@@ -396,7 +394,11 @@ class Setup(NetworkCore):
         """The circuit is over here and no link request of it is left."""
         self._unreserve(circuit)
         self._circuits.pop(circuit.id, None)
-        if not self._circuits:
+        self._idle_if_done(now)
+
+    def _idle_if_done(self, now: int) -> None:
+        """No circuit left here, nor a request waiting to try again: idle."""
+        if not self._circuits and not self._admitting:
             fire(self, ENTITY_LIFECYCLE_NAME, CIRCUITS_CLOSED, now)
 
     def _link_error(self, circuit: Circuit, now: int, error: LinkError) -> None:
