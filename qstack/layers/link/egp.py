@@ -234,6 +234,8 @@ class LinkLayer(LinkQueue):
 
     def _ready_now(self, item: LinkRequest, now: int, _: lc.StartTime) -> None:
         bisect.insort(self._ready, (item.order, item.key))
+        if item.window is not None:
+            self._windowed_ready += 1
         self._rechoose(now)
 
     def _credited(self, item: LinkRequest, now: int, event: lc.CreditTime) -> None:

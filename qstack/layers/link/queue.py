@@ -52,6 +52,8 @@ class LinkQueue:
         self._user: LinkUser = Unbound(f"link {context.node}->{context.peer}")
         self._requests: dict[RequestKey, LinkRequest] = {}
         self._ready: list[tuple[tuple[int, int], RequestKey]] = []
+        #: How many of the ready requests have a window (flow control).
+        self._windowed_ready = 0
         self._next_create_id = 0
         self._next_qseq = 0
         self._armed: LinkRequest | None = None
@@ -209,6 +211,8 @@ class LinkQueue:
         position = bisect.bisect_left(self._ready, entry)
         if position < len(self._ready) and self._ready[position] == entry:
             del self._ready[position]
+            if item.window is not None:
+                self._windowed_ready -= 1
         if item.deadline_timer is not None:
             item.deadline_timer.cancel()
         if not self._requests and self.state == "serving":
@@ -224,12 +228,22 @@ class LinkQueue:
         the ready requests of the best priority that are open (below their
         window at both ends), so that requests sharing the link all
         progress. Both ends see the same ready requests, the same heralds
-        and the same credits at the same times, so they choose alike."""
+        and the same credits at the same times, so they choose alike. (Where
+        no ready request has a window, every one is open: the first loop.)"""
+        ready = self._ready
         requests = self._requests
+        last = self._last_served
+        if not self._windowed_ready:
+            best = ready[0][0][0]
+            for order, key in ready:
+                if order[0] != best:
+                    break
+                if last is None or order > last:
+                    return requests[key]
+            return requests[ready[0][1]]
         best_priority: int | None = None
         first: LinkRequest | None = None
-        last = self._last_served
-        for order, key in self._ready:
+        for order, key in ready:
             item = requests[key]
             if item.window is not None and not item.open:
                 continue
