@@ -262,12 +262,13 @@ class LinkQueue:
             return
         if len(self._delivered) >= self.capacity:
             return
-        item = self._choose()
-        if item is None:
+        if self._windowed_ready and self._choose() is None:
             return  # every ready request is at its window
         qubit = self._memory.allocate(self._holder)
         if qubit is None:
             return
+        item = self._choose()
+        assert item is not None
         self._armed = item
         self._armed_qubit = qubit
         self._physical.attempt(now, qubit, item.key, item.setting)
