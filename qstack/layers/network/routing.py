@@ -21,6 +21,12 @@ from typing import Literal, Protocol, runtime_checkable
 import networkx as nx
 
 from qstack.layers.link.messages import CreateType
+from qstack.layers.network.paths import (
+    RELATIVE_TOLERANCE,
+    greedy_smallest_path,
+    hops_within_reach,
+    time_weight,
+)
 from qstack.layers.network.policies import Bbpssw, Dejmps, PurificationScheme
 from qstack.layers.network.view import LinkInfo, NetworkView, NodeInfo, NodeLoad, Topology
 from qstack.physics.formulas import fidelity_from_werner, werner_parameter
@@ -34,8 +40,6 @@ REFUSAL_REASONS: tuple[str, ...] = ("no_path", "fidelity_unreachable", "resource
 
 FIDELITY_TOLERANCE = 1e-12
 """Fidelities this close count as equal, so float rounding never flips a decision."""
-
-_RELATIVE_TOLERANCE = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,68 +314,6 @@ def _finish(
     return Route(tuple(path), fidelity, estimate_path_time(topology, path))
 
 
-def _greedy_smallest_path(
-    topology: Topology, src: str, dst: str, distance: dict[str, float], weighted: bool
-) -> list[str]:
-    """Lexicographically smallest optimal path, walking from ``src`` along shrinking distance.
-
-    ``distance`` holds each node's optimal distance to ``dst``; at each step the
-    smallest-named neighbour that stays on an optimal path is taken, which gives
-    the lexicographically smallest optimal path in linear time.
-    """
-    path = [src]
-    node = src
-    while node != dst:
-        here = distance[node]
-        step: str | None = None
-        for neighbour in topology.neighbours(node):
-            there = distance.get(neighbour)
-            if there is None or not there < here:
-                continue
-            cost = _edge_weight(topology, node, neighbour) if weighted else 1.0
-            if cost + there <= here * (1.0 + _RELATIVE_TOLERANCE):
-                step = neighbour
-                break
-        if step is None:  # only if rounding defeats the tolerance; fall back to networkx
-            weight = _time_weight if weighted else None
-            tail: list[str] = nx.shortest_path(topology.graph, node, dst, weight=weight)
-            return path + tail[1:]
-        path.append(step)
-        node = step
-    return path
-
-
-def _hops_within_reach(graph: nx.Graph, dst: str, src: str) -> dict[str, float]:
-    """Hops to ``dst`` of every node no farther from it than ``src``: breadth
-    first from dst, stopping once src's level is complete, which is all a
-    shortest walk from src needs (a request across a large network explores
-    its neighbourhood, not the whole graph)."""
-    distance = {dst: 0.0}
-    adjacency = graph.adj
-    level = [dst]
-    hops = 0.0
-    while level and src not in distance:
-        hops += 1.0
-        following = []
-        for node in level:
-            for neighbour in adjacency[node]:
-                if neighbour not in distance:
-                    distance[neighbour] = hops
-                    following.append(neighbour)
-        level = following
-    return distance
-
-
-def _edge_weight(topology: Topology, u: str, v: str) -> float:
-    """Expected generation time of the link u-v, the weight ``ExpectedTime`` minimises."""
-    return topology.link(u, v).expected_generation_s
-
-
-def _time_weight(u: str, v: str, data: dict[str, LinkInfo]) -> float:
-    """networkx weight callback reading the edge's ``LinkInfo``."""
-    return data["info"].expected_generation_s
-
-
 class ShortestHops:
     """Fewest links; ties go to the lexicographically smallest path.
 
@@ -383,10 +325,10 @@ class ShortestHops:
     def route(self, topology: Topology, request: RouteRequest) -> Route | RouteRefusal:
         """Breadth-first distances from dst, then the smallest-named shortest walk from src."""
         _check_endpoints(topology, request)
-        distance = _hops_within_reach(topology.graph, request.dst, request.src)
+        distance = hops_within_reach(topology.graph, request.dst, request.src)
         if request.src not in distance:
             return _no_path(request)
-        path = _greedy_smallest_path(topology, request.src, request.dst, distance, False)
+        path = greedy_smallest_path(topology, request.src, request.dst, distance, False)
         return _finish(topology, request, path, self.name)
 
     def __repr__(self) -> str:
@@ -407,11 +349,11 @@ class ExpectedTime:
         """Dijkstra distances from dst, then the smallest-named optimal walk from src."""
         _check_endpoints(topology, request)
         distance: dict[str, float] = nx.single_source_dijkstra_path_length(
-            topology.graph, request.dst, weight=_time_weight
+            topology.graph, request.dst, weight=time_weight
         )
         if request.src not in distance:
             return _no_path(request)
-        path = _greedy_smallest_path(topology, request.src, request.dst, distance, True)
+        path = greedy_smallest_path(topology, request.src, request.dst, distance, True)
         return _finish(topology, request, path, self.name)
 
     def __repr__(self) -> str:
@@ -475,7 +417,7 @@ class FidelityAware:
             if fidelity >= best_fidelity - FIDELITY_TOLERANCE
         ]
         fastest = min(time_s for _, time_s in top)
-        ties = [path for path, time_s in top if time_s <= fastest * (1.0 + _RELATIVE_TOLERANCE)]
+        ties = [path for path, time_s in top if time_s <= fastest * (1.0 + RELATIVE_TOLERANCE)]
         path = min(ties, key=lambda p: (len(p), p))
         fidelity = next(f for f, p in scored if p == path)
         return Route(path, fidelity, dict(top)[path])
