@@ -81,3 +81,12 @@ def test_a_network_keeps_pair_records_unless_asked_not_to() -> None:
     )
     with pytest.raises(RuntimeError, match="running statistics only"):
         _ = flat_session.fidelities
+
+
+def test_a_pairs_file_that_cannot_be_written_is_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "no" / "such" / "dir" / "pairs.csv"
+    assert main(["run", "--pairs", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("qstack: --pairs = ") and str(target) in err and "Traceback" not in err
