@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, Self
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 _new = object.__new__
@@ -100,3 +102,27 @@ class Unbound:
 
     def __getattr__(self, name: str) -> Any:
         raise RuntimeError(f"{self._entity}: no user bound (wanted {name!r})")
+
+
+# -- per-pair columns of a batch primitive (the measure-directly path) -------
+
+#: A batch primitive carries small per-pair values as one character a pair:
+#: compact, readable in a trace, and turned into arrays without a loop.
+Column = npt.NDArray[np.uint8]
+
+
+def to_text(codes: npt.NDArray[np.integer[Any]], alphabet: bytes) -> str:
+    """Codes 0, 1, ... as the letters of ``alphabet`` ("ZX" for bases, "01..." for digits)."""
+    letters: bytes = np.frombuffer(alphabet, np.uint8)[codes].tobytes()
+    return letters.decode("ascii")
+
+
+def from_text(text: str, alphabet: bytes) -> Column:
+    """The codes of ``text``'s letters in ``alphabet`` (the inverse of :func:`to_text`)."""
+    table = np.zeros(256, np.uint8)
+    table[np.frombuffer(alphabet, np.uint8)] = np.arange(len(alphabet), dtype=np.uint8)
+    return table[np.frombuffer(text.encode("ascii"), np.uint8)]
+
+
+BASES = b"ZX"
+DIGITS = b"0123"

@@ -401,6 +401,7 @@ class Network(FaultInjection):
             name=self.scenario.request_name(index),
             reroute=options.reroute,
             reserve=options.reservation,
+            measure_directly=options.measure_directly and session_class.takes_batches,
         )
         start_ps = seconds_to_ps(spec.start_s)
         app_options = {

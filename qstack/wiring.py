@@ -18,6 +18,7 @@ from qstack.layers.link.messages import (
     LinkError,
     LinkExpire,
     LinkOk,
+    LinkOkBatch,
     LinkStatus,
 )
 from qstack.layers.link.service import (
@@ -35,6 +36,7 @@ from qstack.layers.network.messages import (
     NetErrorReason,
     NetExpire,
     NetOk,
+    NetOkBatch,
 )
 from qstack.layers.network.service import NetworkService, NetworkUser
 from qstack.layers.physical.settings import BrightStateSetting, FixedSetting
@@ -271,6 +273,10 @@ class TracedLinkUser(_Traced):
         self._record(now, ok)
         self._inner.link_ok(now, ok)
 
+    def link_ok_batch(self, now: int, batch: LinkOkBatch) -> None:
+        self._record(now, batch)
+        self._inner.link_ok_batch(now, batch)
+
     def link_error(self, now: int, error: LinkError) -> None:
         self._record(now, error)
         self._inner.link_error(now, error)
@@ -323,6 +329,10 @@ class TracedNetworkUser(_Traced):
     def net_ok(self, now: int, ok: NetOk) -> None:
         self._record(now, ok)
         self._inner.net_ok(now, ok)
+
+    def net_ok_batch(self, now: int, batch: NetOkBatch) -> None:
+        self._record(now, batch)
+        self._inner.net_ok_batch(now, batch)
 
     def net_error(self, now: int, error: NetError) -> None:
         self._record(now, error)

@@ -39,6 +39,7 @@ from qstack.layers.link.messages import (
     LinkError,
     LinkExpire,
     LinkOk,
+    LinkOkBatch,
     LinkStatus,
 )
 from qstack.layers.link.service import LinkLayerFactory
@@ -113,6 +114,10 @@ class _User:
 
     def link_ok(self, now: int, ok: LinkOk) -> None:
         self._harness._on_ok(self._node, now, ok)
+
+    def link_ok_batch(self, now: int, batch: LinkOkBatch) -> None:
+        for ok in batch.oks():
+            self._harness._on_ok(self._node, now, ok)
 
     def link_error(self, now: int, error: LinkError) -> None:
         self._harness._record(TraceRecord(now, self._node, "link", "up", error))

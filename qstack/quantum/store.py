@@ -40,6 +40,7 @@ from qstack.physics.state import (
 )
 from qstack.physics.teleportation import bell_projections, noisy_bell_projections
 from qstack.quantum import multi
+from qstack.quantum.batch import Bits, PairBatch
 from qstack.quantum.errors import QubitError
 from qstack.quantum.multi import MultiRecord
 from qstack.quantum.pair import PairRecord, StateRecord
@@ -183,6 +184,20 @@ class QubitRegister:
             p_zero, p_one = joint[first_outcome], joint[2 + first_outcome]
         outcome = 1 if uniform() * (p_zero + p_one) < p_one else 0
         return self._reported(outcome, uniform)
+
+    def measure_batch(
+        self, batch: PairBatch, side: int, bases: Bits, rng: np.random.Generator
+    ) -> Bits:
+        """Measure this node's halves (side ``side``) of a batch of pairs
+        never stored (the measure-directly path), pair ``i`` in basis
+        ``bases[i]`` (0 Z, 1 X); returns the reported bits, with this node's
+        ``measurement_error`` applied as :meth:`measure` does."""
+        outcomes = batch.measure(side, bases, rng.random(len(bases)))
+        flip = self.errors.measurement_error
+        if flip:
+            # Not in place: the batch keeps the true outcomes for the other end.
+            return outcomes ^ (rng.random(len(bases)) < flip).astype(np.uint8)
+        return outcomes
 
     def _reported(self, outcome: Literal[0, 1], uniform: Uniform) -> Literal[0, 1]:
         """The outcome the node's detector reports: flipped with its

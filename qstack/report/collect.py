@@ -14,9 +14,10 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from qstack.layers.network.messages import NetOkBatch
 from qstack.tracing import LAYER_ORDER, RequestTracker, TraceLine
 
 #: Bins of the message-count histogram (between half this and this many
@@ -72,6 +73,15 @@ class RequestTrace:
         self.delivered_ps.append(line.time_ps)
         self.latency_ps.append(max(line.time_ps, first_time) - self.start_ps)
         self.fidelity.append(float("nan") if at_src is None else float(at_src))
+
+    def net_ok_batch(self, line: TraceLine) -> None:
+        """A NET_OK_BATCH at one end: its pairs, each as the NET_OK the
+        per-pair path would have traced at its herald."""
+        batch = line.message
+        if not isinstance(batch, NetOkBatch):
+            return  # an unreadable record was named in a warning already
+        for ok in batch.oks():
+            self.net_ok(replace(line, time_ps=ok.time_ps, message=ok))
 
     @property
     def session_end_ps(self) -> int | None:
@@ -198,6 +208,8 @@ class TraceFacts:
             request.app_last_ps = line.time_ps
         elif kind == "NET_OK":
             request.net_ok(line)
+        elif kind == "NET_OK_BATCH":
+            request.net_ok_batch(line)
         elif kind == "NET_DONE":
             request.ended(line, "done")
         elif kind == "NET_ERROR":

@@ -306,6 +306,8 @@ class NetworkOptions(BaseModel):
     """After a fault breaks its circuit, route again around what is down."""
     reservation: Flag = False
     """Reserve each circuit's memory along its path before it starts."""
+    measure_directly: Flag = False
+    """Measure-type pairs over one hop are measured as heralded, in batches."""
 
     @model_validator(mode="after")
     def _rounds_need_protocol(self) -> Self:
@@ -344,6 +346,12 @@ class NetworkSettings(BaseModel):
     """Every circuit reserves its memory along its path before it starts
     (admission control): concurrent circuits never wait for each other's
     memory. Network-wide, so that no circuit takes memory unreserved."""
+    measure_directly: Flag = False
+    """A measure-type request over one hop without purification (QKD between
+    neighbours) has both ends measure each pair as it is heralded, never
+    storing it, and takes its pairs in batches drawn at once: the same
+    statistics, many times faster. Applies to applications that take
+    batches (``qkd``, ``pairs``)."""
 
     @model_validator(mode="after")
     def _rounds_need_protocol(self) -> Self:
@@ -370,4 +378,5 @@ class NetworkSettings(BaseModel):
             purification_rounds=rounds,
             reroute=self.reroute if request.reroute is None else request.reroute,
             reservation=self.reservation,
+            measure_directly=self.measure_directly,
         )

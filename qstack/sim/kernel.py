@@ -55,11 +55,14 @@ class Simulator:
     kernel (sans-IO).
     """
 
-    __slots__ = ("_heap", "_seq", "events", "now")
+    __slots__ = ("_heap", "_seq", "events", "horizon_ps", "now")
 
     def __init__(self) -> None:
         self.now: int = 0
         self.events: int = 0
+        #: The ``until_ps`` of the run under way (None: no limit): a batch
+        #: of work drawn ahead stops there, as the run does.
+        self.horizon_ps: int | None = None
         self._heap: list[tuple[int, int, Callback, Any]] = []
         self._seq = 0
 
@@ -102,6 +105,7 @@ class Simulator:
         heap = self._heap
         pop = heapq.heappop
         limit = until_ps if until_ps is not None else float("inf")
+        self.horizon_ps = until_ps
         events = self.events
         try:
             while heap:

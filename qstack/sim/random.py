@@ -10,6 +10,7 @@ import hashlib
 from array import array
 
 import numpy as np
+import numpy.typing as npt
 
 
 def _name_key(name: str) -> int:
@@ -71,3 +72,8 @@ class UniformBuffer:
     def open_unit(self) -> float:
         """A draw in (0, 1] (safe to take the logarithm of)."""
         return 1.0 - self.random()
+
+    def array(self, n: int) -> npt.NDArray[np.float64]:
+        """``n`` draws in [0, 1) at once, straight from the generator (a
+        batch path's draws; the buffered ones stay for the scalar draws)."""
+        return self._rng.random(n)

@@ -35,6 +35,7 @@ KEY_FIELDS: dict[str, tuple[str, ...]] = {
     "CREATE": ("remote", "number", "min_fidelity", "max_time_ps", "type"),
     "CANCEL": ("link", "remote", "create_id"),
     "OK": ("pair_id", "seq", "bell_index", "qubit", "fidelity", "basis", "outcome"),
+    "OK_BATCH": ("first_pair_id", "first_seq", "bases", "outcomes"),
     "ERROR": ("reason", "delivered", "detail"),
     "EXPIRE": ("pair_id", "qubit"),
     "QUEUE_ADD": ("qseq", "start_ps", "deadline_ps"),
@@ -43,6 +44,7 @@ KEY_FIELDS: dict[str, tuple[str, ...]] = {
     "QUEUE_CANCEL": ("end_ps",),
     "NET_CREATE": ("remote", "number", "min_fidelity", "max_time_ps", "type"),
     "NET_OK": ("pair_id", "seq", "bell_index", "qubit", "fidelity", "basis", "outcome"),
+    "NET_OK_BATCH": ("first_seq", "bases", "outcomes"),
     "NET_ERROR": ("reason", "delivered", "detail"),
     "NET_DONE": ("delivered",),
     "PATH_INSTALL": ("path", "upstream_create_id"),
@@ -81,8 +83,9 @@ def short_seconds(time_ps: int) -> str:
 
 
 def _bases(value: str) -> str:
-    """A QKD basis string, cut to its first :data:`BASES_SHOWN` letters
-    with the full count after it (``ZXXZ…(2000)``)."""
+    """A string of one letter a pair (QKD bases, a batch's outcomes), cut
+    to its first :data:`BASES_SHOWN` letters with the full count after it
+    (``ZXXZ…(2000)``)."""
     if len(value) <= BASES_SHOWN:
         return value
     return f"{value[:BASES_SHOWN]}…({len(value)})"
@@ -91,6 +94,7 @@ def _bases(value: str) -> str:
 #: Fields shown in a form of their own rather than as their value.
 FIELD_FORMATS: dict[str, Callable[[Any], str]] = {
     "bases": _bases,
+    "outcomes": _bases,
     "tag_value": lambda value: f"{value:#018x}",
 }
 

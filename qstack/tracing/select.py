@@ -256,17 +256,21 @@ class Cut:
                 self.cut_ps = self.end_ps
                 return
             yield line
-            if self.first_pairs is None or line.kind != "NET_OK":
+            if self.first_pairs is None or line.kind not in ("NET_OK", "NET_OK_BATCH"):
                 continue
             request_id = getattr(line.message, "request_id", None)
             if self.request is not None and request_id != self.request:
                 continue
-            pair = f"{request_id}/{getattr(line.message, 'pair_id', '')}"
+            # A batch counts its pairs at once, named by its first.
+            pair_ids = getattr(line.message, "pair_ids", None) or [
+                getattr(line.message, "pair_id", "")
+            ]
+            pair = f"{request_id}/{pair_ids[0]}"
             if pair not in one_end:
                 one_end.add(pair)
                 continue
             one_end.discard(pair)
-            self.delivered += 1
+            self.delivered += len(pair_ids)
             if self.delivered >= self.first_pairs:
                 self.cut_ps = line.time_ps
                 return

@@ -30,6 +30,7 @@ from qstack.layers.network.messages import (
     NetErrorReason,
     NetExpire,
     NetOk,
+    NetOkBatch,
 )
 from qstack.layers.network.service import NetworkService
 from qstack.quantum.store import QubitRegister
@@ -60,6 +61,9 @@ class Session:
 
     app: ClassVar[str] = ""
     pair_type: ClassVar[CreateType | None] = None
+    #: The session's table takes NET_OK_BATCH, so its measure-type request
+    #: may take the measure-directly path (``[network] measure_directly``).
+    takes_batches: ClassVar[bool] = False
     report_type: ClassVar[type[RequestReport]] = RequestReport
     table: ClassVar[FastTable]
 
@@ -88,6 +92,7 @@ class Session:
         self.pair_sink: PairSink | None = None
         self.ends_done = 0
         self._first_report: dict[str, tuple[int, float | None]] = {}
+        self._first_batches: dict[str, NetOkBatch] = {}
 
     @property
     def ends(self) -> tuple[str, ...]:
@@ -156,6 +161,31 @@ class Session:
         self.latency_sum_ps += latency_ps
         if self.pair_sink is not None:
             self.pair_sink(self, ok.pair_id, max(now, first_time), fidelity, latency_ps)
+
+    def count_batch(self, host: AppHost, now: int, batch: NetOkBatch) -> None:
+        """One end reported a batch of pairs; count them once both have, as
+        :meth:`count` does pair by pair (each delivered at its herald)."""
+        first = self._first_batches.pop(batch.pair_ids[0], None)
+        if first is None:
+            self._first_batches[batch.pair_ids[0]] = batch
+            return
+        fidelities = batch.fidelities if host.node == self.src else first.fidelities
+        self.pairs_counted += batch.count
+        total = self.fidelity_sum
+        for fidelity in fidelities:
+            total += fidelity
+        self.fidelity_sum = total
+        if self._pair_ids is not None and self._fidelities is not None:
+            self._pair_ids.extend(batch.pair_ids)
+            self._fidelities.extend(fidelities)
+        start = self.start_ps
+        self.latency_sum_ps += sum(batch.times_ps) - start * batch.count
+        sink = self.pair_sink
+        if sink is not None:
+            for pair_id, time_ps, fidelity in zip(
+                batch.pair_ids, batch.times_ps, fidelities, strict=True
+            ):
+                sink(self, pair_id, time_ps, fidelity, time_ps - start)
 
     def ended(self, now: int, error: str | None = None) -> None:
         """Record when (and why) the session ended; its table set the status.
@@ -395,6 +425,10 @@ class AppHost:
     def net_ok(self, now: int, ok: NetOk) -> None:
         session = self._sessions[ok.request_id]
         session.table.dispatch(self, session, now, ok)
+
+    def net_ok_batch(self, now: int, batch: NetOkBatch) -> None:
+        session = self._sessions[batch.request_id]
+        session.table.dispatch(self, session, now, batch)
 
     def net_done(self, now: int, done: NetDone) -> None:
         session = self._sessions[done.request_id]

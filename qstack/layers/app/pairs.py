@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from qstack.fsm.table import StateTable, Transition
 from qstack.layers.app.base import AppHost, Session, common_rows, other_end_done
-from qstack.layers.network.messages import NetDone, NetError, NetOk
+from qstack.layers.network.messages import NetDone, NetError, NetOk, NetOkBatch
 
 
 class PairsSession(Session):
@@ -20,12 +20,17 @@ class PairsSession(Session):
     two reports."""
 
     app = "pairs"
+    takes_batches = True
 
     @staticmethod
     def on_pair(host: AppHost, session: Session, now: int, ok: NetOk) -> None:
         if ok.qubit is not None:
             host.release(now, ok.qubit)
         session.count(host, now, ok)
+
+    @staticmethod
+    def on_batch(host: AppHost, session: Session, now: int, batch: NetOkBatch) -> None:
+        session.count_batch(host, now, batch)
 
     @staticmethod
     def on_done(host: AppHost, session: Session, now: int, done: NetDone) -> None:
@@ -39,10 +44,12 @@ PAIRS_LIFECYCLE = StateTable(
     initial="running",
     transitions=(
         Transition("running", NetOk, "running", PairsSession.on_pair),
+        Transition("running", NetOkBatch, "running", PairsSession.on_batch),
         Transition("running", NetDone, "done", PairsSession.on_done, other_end_done),
         Transition("running", NetDone, "running", Session.note_end_done),
         *common_rows(("running",)),
         *(Transition(s, NetOk, s, PairsSession.on_pair) for s in ("error", "expired")),
+        *(Transition(s, NetOkBatch, s, PairsSession.on_batch) for s in ("error", "expired")),
         *(
             Transition(s, message, s, Session.ignore)
             for s in ("error", "expired")

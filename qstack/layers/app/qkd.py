@@ -30,7 +30,7 @@ from qstack.fsm.table import StateTable, Transition
 from qstack.layers.app.authentication import MessageAuth
 from qstack.layers.app.base import AppHost, Session, common_rows
 from qstack.layers.app.service import AppMessage, SessionSetup
-from qstack.layers.network.messages import NetDone, NetError, NetOk
+from qstack.layers.network.messages import NetDone, NetError, NetOk, NetOkBatch
 from qstack.qkd.pipeline import distill
 from qstack.reports import RequestReport
 
@@ -111,6 +111,7 @@ class QkdSession(Session):
 
     app = "qkd"
     pair_type = "measure"
+    takes_batches = True
     report_type = QkdRequestReport
 
     def __init__(self, setup: SessionSetup) -> None:
@@ -168,6 +169,15 @@ class QkdSession(Session):
         session.count(host, now, ok)
         assert ok.basis is not None and ok.outcome is not None, "QKD measures every pair"
         session._end(host).results[ok.pair_id] = (ok.basis, ok.outcome)
+
+    @staticmethod
+    def on_measured_batch(host: AppHost, session: Session, now: int, batch: NetOkBatch) -> None:
+        assert isinstance(session, QkdSession)
+        session.count_batch(host, now, batch)
+        outcomes = [int(bit) for bit in batch.outcomes]
+        session._end(host).results.update(
+            zip(batch.pair_ids, zip(batch.bases, outcomes, strict=True), strict=True)
+        )
 
     @staticmethod
     def send_bases(host: AppHost, session: Session, now: int, done: NetDone) -> None:
@@ -287,6 +297,7 @@ QKD_LIFECYCLE = StateTable(
     initial="running",
     transitions=(
         *(Transition(s, NetOk, s, _Q.on_measured) for s in ("running", "sifting")),
+        *(Transition(s, NetOkBatch, s, _Q.on_measured_batch) for s in ("running", "sifting")),
         Transition("running", NetDone, "sifting", _Q.send_bases, _at_bob, "QKD_BASES"),
         *(Transition(s, NetDone, s, _Q.note_done) for s in ("running", "sifting")),
         *(Transition(s, QkdBases, "error", _Q.reject, _forged) for s in ("running", "sifting")),
@@ -296,7 +307,7 @@ QKD_LIFECYCLE = StateTable(
         *(
             Transition(s, message, s, Session.ignore)
             for s in _ENDED
-            for message in (NetOk, NetDone, NetError, QkdBases)
+            for message in (NetOk, NetOkBatch, NetDone, NetError, QkdBases)
         ),
     ),
 )

@@ -19,6 +19,8 @@ from __future__ import annotations
 import bisect
 from typing import ClassVar, Literal
 
+import numpy as np
+
 from qstack.fsm.table import StateTable, Transition
 from qstack.layers.link import state as lc
 from qstack.layers.link.messages import (
@@ -28,6 +30,7 @@ from qstack.layers.link.messages import (
     LinkCreate,
     LinkExpire,
     LinkOk,
+    LinkOkBatch,
     LinkStatus,
     QueueAck,
     QueueAdd,
@@ -38,8 +41,8 @@ from qstack.layers.link.messages import (
 from qstack.layers.link.queue import LinkQueue
 from qstack.layers.link.service import LinkContext
 from qstack.layers.link.state import DeliveredPair, LinkRequest
-from qstack.layers.physical.service import Herald
-from qstack.messages import PeerMessage
+from qstack.layers.physical.service import Herald, HeraldBatch
+from qstack.messages import BASES, DIGITS, PeerMessage, to_text
 
 
 class LinkLayer(LinkQueue):
@@ -94,6 +97,12 @@ class LinkLayer(LinkQueue):
         item = self._armed
         assert item is not None, "herald without an armed attempt"
         self.request_table.dispatch(self, item, now, herald)
+
+    def herald_batch(self, now: int, batch: HeraldBatch) -> None:
+        """HERALD_BATCH: the armed batch's pairs, to be measured at once."""
+        item = self._armed
+        assert item is not None, "herald without an armed attempt"
+        self.request_table.dispatch(self, item, now, batch)
 
     def fault(self, now: int, event: lc.LinkFault) -> None:
         """A fault at this end (see :class:`qstack.layers.link.service.LinkEntity`)."""
@@ -177,7 +186,7 @@ class LinkLayer(LinkQueue):
             "node": f"node {self.node} failed",
         }[event.cause]
         for item in list(self._requests.values()):
-            self.request_table.dispatch(self, item, now, lc.LinkEnded(detail))
+            self._ending(now, item, lc.LinkEnded(detail))
 
     def _also_down(self, _: LinkLayer, now: int, event: lc.LinkFault) -> None:
         """Another cause while the link is down already (a node that fails
@@ -211,7 +220,9 @@ class LinkLayer(LinkQueue):
         create_id = getattr(message, "create_id", None)
         if isinstance(origin, str) and isinstance(create_id, int):
             detail = f"{self.peer} could not be reached ({type(message).__name__} undeliverable)"
-            self._for_request(now, origin, create_id, lc.LinkEnded(detail))
+            item = self._requests.get((origin, create_id))
+            if item is not None:
+                self._ending(now, item, lc.LinkEnded(detail))
 
     # -- request handlers -----------------------------------------------------
 
@@ -312,6 +323,42 @@ class LinkLayer(LinkQueue):
         self._user.link_ok(now, ok)
         self._pump(now)
 
+    def _deliver_batch(self, item: LinkRequest, now: int, batch: HeraldBatch) -> None:
+        """Measure this end's halves of a batch of pairs at once, each in a
+        basis of its own (Z with the request's ``z_basis_probability``), and
+        report them up (OK_BATCH): the measure-directly path."""
+        self._armed = None
+        self._last_served = (item.create.priority, item.qseq)
+        count = len(batch.times_ps)
+        first_seq = item.delivered
+        item.delivered += count
+        if item.state == "done":
+            self._forget(now, item)
+        create = item.create
+        rng = self._rng
+        bases = (rng.random(count) >= create.z_basis_probability).astype(np.uint8)
+        outcomes = self._memory.qubits.measure_batch(batch.pairs, self.side, bases, rng)
+        self._memory.release(now, self._armed_qubit, self._holder)
+        if "node" not in self._faults:  # a failed node tells no one anything
+            self._user.link_ok_batch(
+                now,
+                # Trusted: every column is built here from the simulated batch.
+                LinkOkBatch.trusted(
+                    create_id=item.create_id,
+                    origin=item.origin,
+                    remote=self.peer,
+                    first_pair_id=batch.first_pair_id,
+                    first_seq=first_seq,
+                    purpose_id=create.purpose_id,
+                    bell_indices=to_text(batch.pairs.bell_indices, DIGITS),
+                    bases=to_text(bases, BASES),
+                    outcomes=to_text(outcomes, DIGITS),
+                    times_ps=tuple(batch.times_ps.tolist()),
+                    fidelities=tuple(batch.fidelities.tolist()),
+                ),
+            )
+        self._pump(now)
+
     # -- delivered-pair handlers ----------------------------------------------
 
     def _freed(self, pair: DeliveredPair, now: int, _: lc.Released) -> None:
@@ -341,6 +388,11 @@ class LinkLayer(LinkQueue):
 def _last_pair(entity: LinkLayer, item: LinkRequest, herald: Herald) -> bool:
     """The pair heralded now is the request's last (never for number None)."""
     return item.delivered + 1 == item.create.number
+
+
+def _last_batch(entity: LinkLayer, item: LinkRequest, batch: HeraldBatch) -> bool:
+    """The batch heralded now ends the request."""
+    return item.delivered + len(batch.times_ps) == item.create.number
 
 
 def _last_cause(entity: LinkLayer, _: LinkLayer, event: lc.LinkFault) -> bool:
@@ -412,6 +464,8 @@ REQUEST_LIFECYCLE = StateTable(
         Transition("queued", lc.StartTime, "queued", _L._ready_now),
         Transition("queued", Herald, "done", _L._deliver, _last_pair, note="OK"),
         Transition("queued", Herald, "queued", _L._deliver, note="OK"),
+        Transition("queued", HeraldBatch, "done", _L._deliver_batch, _last_batch, note="OK_BATCH"),
+        Transition("queued", HeraldBatch, "queued", _L._deliver_batch, note="OK_BATCH"),
         *(Transition(s, LinkCancel, s, _L._send_cancel, note="QUEUE_CANCEL") for s in _LIVE),
         *(Transition(s, QueueCancel, s, _L._peer_cancels) for s in _LIVE),
         Transition("queued", QueueCredit, "queued", _L._peer_credits),

@@ -7,9 +7,9 @@ simulated state with the reported Bell state.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from qstack.messages import PeerMessage, Primitive
 
@@ -45,6 +45,22 @@ class LinkCreate(Primitive):
             "(flow control agreed by both ends: QUEUE_CREDIT); None: no limit"
         ),
     )
+    z_basis_probability: float = Field(
+        default=0.5, gt=0.0, lt=1.0, description="measure: chance of Z, else X (each end)"
+    )
+    batched: bool = Field(
+        default=False,
+        description=(
+            "measure only: pairs may be measured as they are heralded and reported "
+            "many at a time (OK_BATCH); the layer above takes both OK and OK_BATCH"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _batches_are_measured(self) -> Self:
+        if self.batched and self.type != "measure":
+            raise ValueError(f"batched = true needs type = 'measure', not {self.type!r}")
+        return self
 
 
 class LinkCancel(Primitive):
@@ -78,6 +94,54 @@ class LinkOk(Primitive):
     purpose_id: int = Field(ge=0)
     basis: Basis | None
     outcome: Literal[0, 1] | None
+
+
+class LinkOkBatch(Primitive):
+    """OK_BATCH: pairs of a ``batched`` measure request, each measured by
+    both ends as it was heralded (never stored), reported together. Pair
+    ``i`` has ``pair_id`` ``first_pair_id + i`` and ``seq`` ``first_seq +
+    i``; the per-pair columns hold one entry a pair: ``bell_indices`` and
+    ``outcomes`` as digits, ``bases`` as Z/X letters, ``times_ps`` when it
+    was heralded and ``fidelities`` its true fidelity then. Both ends
+    report the same pairs at the same instant."""
+
+    kind: Literal["OK_BATCH"] = "OK_BATCH"
+    create_id: int = Field(ge=0)
+    origin: NodeName
+    remote: NodeName
+    first_pair_id: int = Field(ge=0)
+    first_seq: int = Field(ge=0)
+    purpose_id: int = Field(ge=0)
+    bell_indices: str = Field(pattern=r"^[0-3]+$")
+    bases: str = Field(pattern=r"^[ZX]+$")
+    outcomes: str = Field(pattern=r"^[01]+$")
+    times_ps: tuple[int, ...]
+    fidelities: tuple[float, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.bases)
+
+    def oks(self) -> list[LinkOk]:
+        """The batch as the OKs the per-pair path would have given (for
+        checkers and readers of traces: the fast path never builds them)."""
+        return [
+            LinkOk.trusted(
+                create_id=self.create_id,
+                origin=self.origin,
+                remote=self.remote,
+                pair_id=self.first_pair_id + i,
+                seq=self.first_seq + i,
+                bell_index=int(self.bell_indices[i]),
+                qubit=None,
+                time_ps=self.times_ps[i],
+                fidelity=self.fidelities[i],
+                purpose_id=self.purpose_id,
+                basis=self.bases[i],
+                outcome=int(self.outcomes[i]),
+            )
+            for i in range(self.count)
+        ]
 
 
 class LinkError(Primitive):

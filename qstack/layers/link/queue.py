@@ -46,6 +46,7 @@ class LinkQueue:
         self._delay_ps = context.one_way_delay_ps
         # The entity's own stream: small blocks do not change its draws.
         self._uniform = UniformBuffer(context.rng, OWN_STREAM_BLOCK).random
+        self._rng = context.rng
         self._holder = f"link/{context.peer}"
         self._upper_holder = context.upper_holder
         self.capacity = context.capacity
@@ -161,12 +162,20 @@ class LinkQueue:
     def _deadline_due(self, now: int, item: object) -> None:
         assert isinstance(item, LinkRequest)
         if self._requests.get(item.key) is item:
-            self.request_table.dispatch(self, item, now, lc.DEADLINE_PASSED)
+            self._ending(now, item, lc.DEADLINE_PASSED)
 
     def _cancel_due(self, now: int, item: object) -> None:
         assert isinstance(item, LinkRequest)
         if self._requests.get(item.key) is item:
-            self.request_table.dispatch(self, item, now, lc.CANCEL_TIME)
+            self._ending(now, item, lc.CANCEL_TIME)
+
+    def _ending(self, now: int, item: LinkRequest, event: object) -> None:
+        """Step a request with an event that ends it; a batch under way for
+        it first delivers the pairs heralded so far (to both ends)."""
+        if self._armed is item and item.batch > 1:
+            self._physical.flush(now)
+        if self._requests.get(item.key) is item:
+            self.request_table.dispatch(self, item, now, event, self.peer)
 
     def _end(self, now: int, item: LinkRequest, reason: LinkErrorReason, detail: str) -> None:
         """The request ended without all its pairs: forget it, free what it
@@ -271,4 +280,9 @@ class LinkQueue:
         assert item is not None
         self._armed = item
         self._armed_qubit = qubit
+        if item.batch > 1:
+            number = item.create.number
+            pairs = item.batch if number is None else min(item.batch, number - item.delivered)
+            self._physical.attempt(now, qubit, item.key, item.setting, pairs, item.deadline_ps)
+            return
         self._physical.attempt(now, qubit, item.key, item.setting)

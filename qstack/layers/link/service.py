@@ -24,6 +24,7 @@ from qstack.layers.link.messages import (
     LinkError,
     LinkExpire,
     LinkOk,
+    LinkOkBatch,
     LinkStatus,
 )
 from qstack.layers.link.state import LinkFault
@@ -51,6 +52,10 @@ class LinkUser(Protocol):
     """The layer above a link entity: receives its confirmations and indications."""
 
     def link_ok(self, now: int, ok: LinkOk) -> None: ...
+
+    def link_ok_batch(self, now: int, batch: LinkOkBatch) -> None:
+        """Pairs of a ``batched`` request, measured as they were heralded."""
+        ...
 
     def link_error(self, now: int, error: LinkError) -> None: ...
 

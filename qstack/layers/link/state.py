@@ -150,10 +150,17 @@ RELEASED = Released()
 PEER_LOST = PeerLost()
 
 
+#: Most pairs of a batched request heralded by one attempt (HERALD_BATCH):
+#: large enough that a batch's fixed cost is small per pair, small enough
+#: that requests sharing the link take turns often.
+BATCH_PAIRS = 1024
+
+
 class LinkRequest:
     """One request in the shared queue, as one end sees it."""
 
     __slots__ = (
+        "batch",
         "create",
         "create_id",
         "credited",
@@ -195,6 +202,9 @@ class LinkRequest:
         self.window = create.window if create.type == "keep" else None
         self.kept = 0
         self.credited = [0, 0]
+        #: Most pairs one attempt may herald: more than 1 for a batched
+        #: measure request (the measure-directly path).
+        self.batch = BATCH_PAIRS if create.batched else 1
 
     @property
     def order(self) -> tuple[int, int]:

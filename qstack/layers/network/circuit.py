@@ -125,12 +125,22 @@ class Circuit:
             and not lossy_swaps
             and not request.reroute
         )
+        #: The measure-directly path: one hop, nothing to purify, so both
+        #: ends measure every pair as it is heralded and never store it.
+        self.measured_directly = (
+            request.measure_directly
+            and request.type == "measure"
+            and self.hops == 1
+            and self.target_level == 0
+        )
+        exact = exact or (self.measured_directly and not request.reroute)
         self.link_pairs: int | None = request.number if exact else None
         # The source decides which end-to-end pairs count (PAIR_COMMIT) when
         # pairs can be lost on the way, a deadline can cut the request while
         # the news of a pair is still travelling to one end, or a fault can
-        # break the circuit (reroute).
-        self.commit = not exact or request.max_time_ps is not None
+        # break the circuit (reroute). Pairs measured directly reach both
+        # ends at once, and the link stops at the deadline.
+        self.commit = not self.measured_directly and (not exact or request.max_time_ps is not None)
         self.link_counts: dict[LinkKey, int] = {}
         # The Werner parameter of the request's minimum, shared equally by
         # the hops (with purification the links may start lower: no minimum).

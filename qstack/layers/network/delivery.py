@@ -6,10 +6,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from qstack.layers.link.messages import Basis
+import numpy as np
+
+from qstack.layers.link.messages import Basis, LinkOkBatch
 from qstack.layers.network.circuit import ALL_DELIVERED, Circuit, Segment
 from qstack.layers.network.core import NetworkCore
-from qstack.layers.network.messages import CorrectionTrace, NetDone, NetExpire, NetOk, PairCommit
+from qstack.layers.network.messages import (
+    CorrectionTrace,
+    NetDone,
+    NetExpire,
+    NetOk,
+    NetOkBatch,
+    PairCommit,
+)
+from qstack.messages import BASES, DIGITS, from_text, to_text
 
 
 class Delivery(NetworkCore):
@@ -126,6 +136,64 @@ class Delivery(NetworkCore):
                 outcome=outcome,
             ),
         )
+
+    def _on_link_batch(self, circuit: Circuit, now: int, batch: LinkOkBatch) -> None:
+        """Pairs measured directly (one hop): each end hands them up as they
+        are, the destination after the Pauli-frame correction, applied to
+        the outcomes (X flips a Z outcome, Z an X one); no pair is held."""
+        self._count_link_batch(now, circuit, batch)
+        request = circuit.request
+        count = min(batch.count, request.number - circuit.delivered)
+        if count <= 0:
+            return
+        outcomes = batch.outcomes[:count]
+        if circuit.position == circuit.hops:
+            bases = from_text(batch.bases[:count], BASES)
+            frames = from_text(batch.bell_indices[:count], DIGITS)
+            flips = np.where(bases == 0, frames & 1, frames >> 1)
+            outcomes = to_text(from_text(outcomes, DIGITS) ^ flips, DIGITS)
+        first = batch.first_pair_id
+        handle = f"{circuit.src}-{circuit.dst}#"
+        pair_ids = tuple(f"{handle}{n}~{handle}{n}" for n in range(first, first + count))
+        seq = circuit.delivered
+        circuit.delivered += count
+        if circuit.kept is not None:
+            circuit.kept.extend(pair_ids)
+        self._user.net_ok_batch(
+            now,
+            # Trusted: the columns come from the link's batch, cut to what is owed.
+            NetOkBatch.trusted(
+                request_id=circuit.request_id,
+                src=circuit.src,
+                dst=circuit.dst,
+                pair_ids=pair_ids,
+                first_seq=seq,
+                purpose_id=request.purpose_id,
+                bases=batch.bases[:count],
+                outcomes=outcomes,
+                times_ps=batch.times_ps[:count],
+                fidelities=batch.fidelities[:count],
+            ),
+        )
+        if circuit.delivered == request.number:
+            if circuit.position == 0:
+                if circuit.dst_ready:
+                    self._step(now, circuit, ALL_DELIVERED)
+            else:
+                self._finish(now, circuit)
+
+    def _count_link_batch(self, now: int, circuit: Circuit, batch: LinkOkBatch) -> None:
+        """As :meth:`_count_link_pair`, for a batch of pairs measured directly."""
+        if circuit.link_pairs is not None:
+            key = (batch.remote, batch.origin, batch.create_id)
+            count = circuit.link_counts.get(key, 0) + batch.count
+            circuit.link_counts[key] = count
+            if count >= circuit.link_pairs:
+                self._link_request_ended(now, circuit, key)
+
+    def _late_link_batch(self, circuit: Circuit, now: int, batch: LinkOkBatch) -> None:
+        """Pairs measured directly for a circuit that has ended here: counted only."""
+        self._count_link_batch(now, circuit, batch)
 
     def _expire_pair(self, now: int, circuit: Circuit, pair_id: str) -> None:
         """NET_EXPIRE: a pair handed up here never reached the other end."""

@@ -66,6 +66,14 @@ class NetCreate(Primitive):
             "(admission control: circuits never wait for each other's memory)"
         ),
     )
+    measure_directly: bool = Field(
+        default=False,
+        description=(
+            "measure type: over one hop without purification the ends measure each "
+            "pair as it is heralded, never storing it, and report pairs many at a "
+            "time (NET_OK_BATCH); the application takes both NET_OK and NET_OK_BATCH"
+        ),
+    )
 
 
 class NetOk(Primitive):
@@ -90,6 +98,53 @@ class NetOk(Primitive):
     purpose_id: int = Field(ge=0)
     basis: Basis | None
     outcome: Literal[0, 1] | None
+
+
+class NetOkBatch(Primitive):
+    """End-to-end pairs of a ``measure_directly`` request, each measured by
+    both ends as it was heralded, reported together at each end with the
+    same ``pair_ids``. Pair ``i`` has ``seq`` ``first_seq + i``; per pair,
+    ``bases`` (Z/X letters) and ``outcomes`` (digits) are this end's, after
+    the Pauli-frame correction (so they are those of Phi+, as for NET_OK's
+    ``bell_index`` 0), ``times_ps`` is when it was heralded and delivered,
+    ``fidelities`` its true fidelity with the reported Bell state then."""
+
+    kind: Literal["NET_OK_BATCH"] = "NET_OK_BATCH"
+    request_id: CircuitId
+    src: NodeName
+    dst: NodeName
+    pair_ids: tuple[str, ...]
+    first_seq: int = Field(ge=0)
+    purpose_id: int = Field(ge=0)
+    bases: str = Field(pattern=r"^[ZX]+$")
+    outcomes: str = Field(pattern=r"^[01]+$")
+    times_ps: tuple[int, ...]
+    fidelities: tuple[float, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.pair_ids)
+
+    def oks(self) -> list[NetOk]:
+        """The batch as the NET_OKs the per-pair path would have given (for
+        checkers and readers of traces: the fast path never builds them)."""
+        return [
+            NetOk.trusted(
+                request_id=self.request_id,
+                src=self.src,
+                dst=self.dst,
+                pair_id=pair_id,
+                seq=self.first_seq + i,
+                bell_index=0,
+                qubit=None,
+                time_ps=self.times_ps[i],
+                fidelity=self.fidelities[i],
+                purpose_id=self.purpose_id,
+                basis=self.bases[i],
+                outcome=int(self.outcomes[i]),
+            )
+            for i, pair_id in enumerate(self.pair_ids)
+        ]
 
 
 class NetError(Primitive):

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from qstack.fsm.table import FastTable, StateTable, Transition, fire
-from qstack.layers.link.messages import LinkError, LinkExpire, LinkOk, LinkStatus
+from qstack.layers.link.messages import LinkError, LinkExpire, LinkOk, LinkOkBatch, LinkStatus
 from qstack.layers.network.admission import Admission
 from qstack.layers.network.circuit import (
     LIVE,
@@ -123,6 +123,15 @@ class NetworkLayer(Setup, Admission, Faults, Segments, Purification, Swapping, D
             return
         self.circuit_table.dispatch(self, circuit, now, ok)
 
+    def link_ok_batch(self, now: int, batch: LinkOkBatch) -> None:
+        """Link pairs measured directly for one of our circuits (a late
+        batch holds nothing to free)."""
+        if self.state == "down":
+            return
+        circuit = self._by_link_request.get((batch.remote, batch.origin, batch.create_id))
+        if circuit is not None:
+            self.circuit_table.dispatch(self, circuit, now, batch)
+
     def link_error(self, now: int, error: LinkError) -> None:
         if self.state == "down":
             return
@@ -201,6 +210,7 @@ CIRCUIT_LIFECYCLE = StateTable(
         Transition("setting_up", PathInstall, "active", _N._installed, note="link CREATE"),
         Transition("setting_up", PathReady, "active", _N._path_ready),
         *(Transition(s, LinkOk, s, _N._on_link_pair) for s in LIVE),
+        *(Transition(s, LinkOkBatch, s, _N._on_link_batch, note="NET_OK_BATCH") for s in LIVE),
         *(Transition(s, SwapRecord, s, _N._on_record) for s in LIVE),
         *(Transition(s, PairCommit, s, _N._on_commit) for s in LIVE),
         *(Transition(s, SegmentDiscarded, s, _N._on_discarded) for s in LIVE),
@@ -229,6 +239,7 @@ CIRCUIT_LIFECYCLE = StateTable(
         *(Transition(s, LocalFailure, "failing", _N._crashed) for s in LIVE),
         *(Transition(s, PathBroken, "failing", _N._path_broken, note="TEARDOWN") for s in LIVE),
         *(Transition(s, LinkOk, s, _N._late_link_pair, note="free it") for s in WINDING_DOWN),
+        *(Transition(s, LinkOkBatch, s, _N._late_link_batch) for s in WINDING_DOWN),
         *(Transition(s, LinkError, s, _N._link_error) for s in WINDING_DOWN),
         *(
             Transition(s, message, s, _N._ignore)

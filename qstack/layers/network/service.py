@@ -26,6 +26,7 @@ from qstack.layers.network.messages import (
     NetErrorReason,
     NetExpire,
     NetOk,
+    NetOkBatch,
 )
 from qstack.layers.network.policies import PurificationScheme, SwapPolicy
 from qstack.layers.network.routing import RoutingStrategy
@@ -51,6 +52,10 @@ class NetworkUser(Protocol):
         ...
 
     def net_ok(self, now: int, ok: NetOk) -> None: ...
+
+    def net_ok_batch(self, now: int, batch: NetOkBatch) -> None:
+        """Pairs of a ``measure_directly`` request, measured as they were heralded."""
+        ...
 
     def net_error(self, now: int, error: NetError) -> None: ...
 

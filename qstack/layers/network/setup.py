@@ -207,8 +207,9 @@ class Setup(NetworkCore):
         self._circuits[circuit_id] = circuit
         if deadline_ps is not None:
             # The destination waits until every commit the source sent
-            # before its deadline has arrived.
-            grace = offsets[-1] + 1 if position == len(path) - 1 else 0
+            # before its deadline has arrived (pairs measured directly have none).
+            last = position == len(path) - 1 and circuit.commit
+            grace = offsets[-1] + 1 if last else 0
             circuit.deadline_timer = self._set_timer(
                 max(deadline_ps + grace - now, 0), self._deadline_due, circuit
             )
@@ -252,18 +253,35 @@ class Setup(NetworkCore):
                 upstream_create_id=create_id,
             ),
         )
-        self._links[peer].create(
-            now,
-            LinkCreate(
+        self._links[peer].create(now, self._link_create(now, circuit, peer))
+
+    def _link_create(self, now: int, circuit: Circuit, peer: str) -> LinkCreate:
+        """The link request of the circuit's hop to ``peer``: kept pairs,
+        or, measured directly, pairs measured as heralded until the
+        circuit's deadline."""
+        request = circuit.request
+        if circuit.measured_directly:
+            deadline = circuit.deadline_ps
+            return LinkCreate(
                 remote=peer,
                 number=circuit.link_pairs,
                 min_fidelity=circuit.link_min_fidelity,
-                max_time_ps=None,
-                type="keep",
+                max_time_ps=None if deadline is None else max(deadline - now, 1),
+                type="measure",
                 purpose_id=request.purpose_id,
                 priority=request.priority,
-                window=link_window(circuit),
-            ),
+                z_basis_probability=request.z_basis_probability,
+                batched=True,
+            )
+        return LinkCreate(
+            remote=peer,
+            number=circuit.link_pairs,
+            min_fidelity=circuit.link_min_fidelity,
+            max_time_ps=None,
+            type="keep",
+            purpose_id=request.purpose_id,
+            priority=request.priority,
+            window=link_window(circuit),
         )
 
     def _deadline_due(self, now: int, circuit: object) -> None:

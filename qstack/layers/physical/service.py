@@ -14,7 +14,11 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from qstack.physics.heralding import HeraldingModel
+from qstack.quantum.batch import PairBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,11 @@ class Attempt:
     tag: Hashable
     qubit: int
     setting: AttemptSetting
+    #: More than 1: herald up to this many pairs as one HERALD_BATCH (the
+    #: measure-directly path); the two sides ask for the same number.
+    pairs: int = 1
+    #: A batch's heralds from this time on are not made (the request's deadline).
+    until_ps: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +74,39 @@ class Herald:
         self.fidelity = fidelity
 
 
+class HeraldBatch:
+    """HERALD_BATCH: an attempt armed for ``pairs`` > 1 heralded ``len(times_ps)``
+    pairs (ids ``first_pair_id`` on, heralded at ``times_ps``) that are
+    measured where they are made, never stored: ``pairs`` holds their states
+    for both ends to measure (:class:`~qstack.quantum.batch.PairBatch`), and
+    ``fidelities`` their true fidelities with their Bell states at the
+    herald. Delivered at the last pair's herald, or early, with the pairs
+    heralded so far, when either side cancels."""
+
+    __slots__ = ("fidelities", "first_pair_id", "pairs", "times_ps")
+
+    def __init__(
+        self,
+        first_pair_id: int,
+        times_ps: npt.NDArray[np.int64],
+        pairs: PairBatch,
+        fidelities: npt.NDArray[np.float64],
+    ) -> None:
+        self.first_pair_id = first_pair_id
+        self.times_ps = times_ps
+        self.pairs = pairs
+        self.fidelities = fidelities
+
+
 class PhysicalUser(Protocol):
     """The link entity above one side of a station."""
 
     def herald(self, now: int, herald: Herald) -> None:
         """HERALD: the qubit this side armed now holds its half of a pair."""
+        ...
+
+    def herald_batch(self, now: int, batch: HeraldBatch) -> None:
+        """HERALD_BATCH: only for an attempt armed for more than one pair."""
         ...
 
 
@@ -90,10 +127,25 @@ class PhysicalService(Protocol):
         """Send this side's HERALD indications to ``user``."""
         ...
 
-    def attempt(self, now: int, qubit: int, tag: Hashable, setting: AttemptSetting) -> None:
-        """ATTEMPT: arm this side; attempts start once both sides agree."""
+    def attempt(
+        self,
+        now: int,
+        qubit: int,
+        tag: Hashable,
+        setting: AttemptSetting,
+        pairs: int = 1,
+        until_ps: int | None = None,
+    ) -> None:
+        """ATTEMPT: arm this side; attempts start once both sides agree.
+        ``pairs`` > 1 asks for a HERALD_BATCH of up to that many measured
+        pairs, none heralded from ``until_ps`` on."""
         ...
 
     def cancel(self, now: int) -> None:
         """CANCEL: disarm this side."""
+        ...
+
+    def flush(self, now: int) -> None:
+        """Before a CANCEL that ends a batch under way: the batch's pairs
+        heralded before ``now`` are delivered (HERALD_BATCH) to both sides."""
         ...
