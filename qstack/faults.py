@@ -45,6 +45,12 @@ class FaultInjection:
         """The fiber delay of the link ``a``-``b`` (the network knows it)."""
         raise NotImplementedError
 
+    def _catch_up(self, now: int, nodes: Iterable[str]) -> None:
+        """Before a fault at ``nodes``: the pairs their links have heralded
+        in batches under way (the measure-directly path) are delivered,
+        as they would have been one by one before the fault."""
+        raise NotImplementedError
+
     def fail_node(self, name: str) -> None:
         """Fault: node ``name`` crashes now and loses its memory.
 
@@ -57,6 +63,7 @@ class FaultInjection:
         """
         self._check_node("fail_node", name, down=False)
         now = self.sim.now
+        self._catch_up(now, (name,))
         self._log_fault("node_down", node=name)
         self.classical.node_down(name)
         self.network_entities[name].node_failed(now)
@@ -96,6 +103,7 @@ class FaultInjection:
         cross it; pairs already stored survive."""
         self._check_link("cut_link", a, b, cut=False)
         now = self.sim.now
+        self._catch_up(now, (a, b))
         self._log_fault("link_down", a=a, b=b)
         self.classical.link_down(a, b)
         self.link_entities[a][b].fault(now, lc.FiberCut())

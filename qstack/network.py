@@ -330,6 +330,12 @@ class Network(FaultInjection):
         if sender not in self.classical.down:
             self.network_entities[sender].undeliverable(self.sim.now, target, message)
 
+    def _catch_up(self, now: int, nodes: Iterable[str]) -> None:
+        touched = set(nodes)
+        for link in self.links:
+            if link.spec.a in touched or link.spec.b in touched:
+                link.station.catch_up(now)
+
     def _link_delay_ps(self, a: str, b: str) -> int:
         return self._link_between[frozenset((a, b))].delay_ps
 

@@ -201,6 +201,7 @@ class LinkContract(_Machine):
                 type=request.type,
                 priority=request.priority,
                 window=request.window,
+                batched=request.batched,
             )
             return str(create_id)
 

@@ -24,6 +24,7 @@ from qstack.conformance.checks import Violation
 from qstack.conformance.clauses import LINK_CLAUSES, Clause, run_checks
 from qstack.conformance.observer import (
     CreateEvent,
+    Herald,
     Ledger,
     LinkObservations,
     OkTruth,
@@ -117,7 +118,7 @@ class _User:
 
     def link_ok_batch(self, now: int, batch: LinkOkBatch) -> None:
         for ok in batch.oks():
-            self._harness._on_ok(self._node, now, ok)
+            self._harness._on_ok(self._node, ok.time_ps, ok)
 
     def link_error(self, now: int, error: LinkError) -> None:
         self._harness._record(TraceRecord(now, self._node, "link", "up", error))
@@ -218,9 +219,18 @@ class LinkHarness:
             held_before = ok.qubit in self.user_held[node]
             if record is not None:
                 half_here = record.side_of(memory.qubits, ok.qubit) == side
-        elif ok.qubit is None:
-            herald = self.watch.heralds.get(ok.pair_id)
-            record = None if herald is None else herald.record
+        measured = self.watch.heralds.get(ok.pair_id) if ok.qubit is None else None
+        if measured is not None:
+            record = measured.record
+        if measured is not None and record is None:
+            # Measured where it was made (a batch): nothing stored to look at.
+            herald: Herald | None = measured
+            true_fidelity: float | None = measured.fidelity
+        else:
+            herald = self.watch.herald_of(record)
+            true_fidelity = (
+                None if record is None else state_at(record, now).fidelity(ok.bell_index)
+            )
         self.obs.oks.append(
             OkTruth(
                 record=index,
@@ -228,10 +238,8 @@ class LinkHarness:
                 side=side,
                 time_ps=now,
                 ok=ok,
-                herald=self.watch.herald_of(record),
-                true_fidelity=(
-                    None if record is None else state_at(record, now).fidelity(ok.bell_index)
-                ),
+                herald=herald,
+                true_fidelity=true_fidelity,
                 holder=holder,
                 half_here=half_here,
                 held_before=held_before,
@@ -261,6 +269,7 @@ class LinkHarness:
         type: CreateType = "keep",
         priority: int = 0,
         window: int | None = None,
+        batched: bool = False,
     ) -> int:
         """Issue CREATE at ``node`` towards the other node; returns its create_id."""
         peer = NODES[1 - NODES.index(node)]
@@ -272,6 +281,7 @@ class LinkHarness:
             type=type,
             priority=priority,
             window=window,
+            batched=batched,
         )
         now = self.sim.now
         self._record(TraceRecord(now, node, "link", "down", request))

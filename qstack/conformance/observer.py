@@ -102,13 +102,16 @@ class Arm:
 @dataclass(frozen=True, slots=True)
 class Herald:
     """The station heralded a pair; ``stream_start_ps`` is when both sides
-    were last armed before it (when the successful attempts began)."""
+    were last armed before it (when the successful attempts began).
+    ``record`` is None for a pair measured where it was made (a batch):
+    its true fidelity at the herald is then ``fidelity``, the station's."""
 
     time_ps: int
     pair_id: int
     bell_index: int
     record: PairRecord | None
     stream_start_ps: int | None
+    fidelity: float
 
 
 class StationWatch:
@@ -149,6 +152,7 @@ class StationWatch:
                 message.bell_index,
                 self._store.record(record.node, message.qubit),
                 start,
+                message.fidelity,
             )
             self._armed_at = [None, None]
 

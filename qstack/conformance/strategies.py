@@ -3,7 +3,7 @@ and NET_CREATE fields, clock steps (Hypothesis strategies)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hypothesis import strategies as st
@@ -24,12 +24,13 @@ class RequestDraw:
     type: CreateType
     priority: int
     window: int | None = None
+    batched: bool = False
 
     def __str__(self) -> str:
         return (
             f"number={self.number}, min_fidelity={self.min_fidelity}, "
             f"max_time_ps={self.max_time_ps}, type={self.type}, priority={self.priority}, "
-            f"window={self.window}"
+            f"window={self.window}, batched={self.batched}"
         )
 
 
@@ -73,7 +74,8 @@ def link_requests() -> st.SearchStrategy[RequestDraw]:
         type=st.sampled_from(["keep", "measure"]),
         priority=st.integers(0, 3),
         window=st.sampled_from([None, 1, 1, 2, 3]),
-    )
+        batched=st.booleans(),
+    ).map(lambda draw: replace(draw, batched=draw.batched and draw.type == "measure"))
 
 
 def time_steps() -> st.SearchStrategy[int]:

@@ -315,6 +315,12 @@ class HeraldingStation:
     def _due(self, now: int, _: object) -> None:
         self.table.dispatch(self, self, now, HERALD_DUE)
 
+    def catch_up(self, now: int) -> None:
+        """Deliver the pairs a batch under way has heralded before ``now``
+        (HERALD_BATCH) and end it there: before a fault, or a side's CANCEL."""
+        if self._batch is not None and self._timer is not None:
+            self.table.dispatch(self, self, now, Flush(now))
+
     def _flush(self, _: HeraldingStation, now: int, flush: Flush) -> None:
         """A side is about to cancel a batch under way: the pairs heralded
         before now are delivered first (HERALD_BATCH), as they would have
@@ -557,6 +563,4 @@ class StationPort:
 
     def flush(self, now: int) -> None:
         """Before cancelling a batch under way: deliver the pairs heralded so far."""
-        station = self._station
-        if station._batch is not None and station._timer is not None:
-            station.table.dispatch(station, station, now, Flush(now))
+        self._station.catch_up(now)

@@ -10,7 +10,7 @@ import dataclasses
 from typing import Any
 
 from qstack.layers.link.egp import LinkLayer
-from qstack.layers.link.messages import LinkCreate, LinkError, LinkExpire, LinkOk
+from qstack.layers.link.messages import LinkCreate, LinkError, LinkExpire, LinkOk, LinkOkBatch
 from qstack.layers.link.service import LinkContext, LinkUser, SettingChooser
 from qstack.layers.link.state import LinkRequest
 from qstack.layers.physical.service import AttemptSetting
@@ -26,8 +26,14 @@ class _Rewriting:
     def rewrite(self, ok: LinkOk) -> LinkOk:
         return ok
 
+    def rewrite_batch(self, batch: LinkOkBatch) -> LinkOkBatch:
+        return batch
+
     def link_ok(self, now: int, ok: LinkOk) -> None:
         self._inner.link_ok(now, self.rewrite(ok))
+
+    def link_ok_batch(self, now: int, batch: LinkOkBatch) -> None:
+        self._inner.link_ok_batch(now, self.rewrite_batch(batch))
 
     def link_error(self, now: int, error: LinkError) -> None:
         self._inner.link_error(now, error)
@@ -39,6 +45,9 @@ class _Rewriting:
 class _ShiftIds(_Rewriting):
     def rewrite(self, ok: LinkOk) -> LinkOk:
         return ok.model_copy(update={"pair_id": ok.pair_id + 1000})
+
+    def rewrite_batch(self, batch: LinkOkBatch) -> LinkOkBatch:
+        return batch.model_copy(update={"first_pair_id": batch.first_pair_id + 1000})
 
 
 class MismatchedPairIdLink(LinkLayer):
@@ -74,6 +83,10 @@ class _Inflate(_Rewriting):
     def rewrite(self, ok: LinkOk) -> LinkOk:
         return ok.model_copy(update={"fidelity": min(1.0, ok.fidelity + 0.02)})
 
+    def rewrite_batch(self, batch: LinkOkBatch) -> LinkOkBatch:
+        inflated = tuple(min(1.0, fidelity + 0.02) for fidelity in batch.fidelities)
+        return batch.model_copy(update={"fidelities": inflated})
+
 
 class InflatedFidelityLink(LinkLayer):
     """link/3.4: reports each pair's fidelity a little higher than it is."""
@@ -104,6 +117,11 @@ class _ClaimMinimum(_Rewriting):
     def rewrite(self, ok: LinkOk) -> LinkOk:
         wanted = self._wanted.get((ok.origin, ok.create_id), 0.0)
         return ok.model_copy(update={"fidelity": max(ok.fidelity, wanted)})
+
+    def rewrite_batch(self, batch: LinkOkBatch) -> LinkOkBatch:
+        wanted = self._wanted.get((batch.origin, batch.create_id), 0.0)
+        claimed = tuple(max(fidelity, wanted) for fidelity in batch.fidelities)
+        return batch.model_copy(update={"fidelities": claimed})
 
 
 class OverpromisingLink(LinkLayer):
