@@ -77,6 +77,8 @@ class Sizes:
     chain_repeats: int
     waxman_nodes: tuple[int, ...]
     long_chain_nodes: tuple[int, ...]
+    #: QKD end to end: pairs pair by pair, and measured directly.
+    qkd_pairs: tuple[int, int] = (50_000, 500_000)
 
 
 FULL = Sizes(
@@ -106,6 +108,7 @@ QUICK = Sizes(
     chain_repeats=2,
     waxman_nodes=(100, 300),
     long_chain_nodes=(250, 500),
+    qkd_pairs=(5_000, 50_000),
 )
 
 # --------------------------------------------------------------------------- timing
@@ -688,10 +691,43 @@ def run_core(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
         log(f"link {case} ({pairs:,} pairs) ...")
         link[case] = asdict(bench_link(case, pairs, sizes.link_repeats))
 
+    log("qkd end to end ...")
+    qkd = bench_qkd(sizes)
     log(f"memory ({sizes.memory_pairs:,} pairs, child process) ...")
     memory = bench_memory(sizes.memory_pairs)
     log("start-up times (child processes) ...")
-    return {"kernel": kernel, "link": link, "memory": memory, "startup": bench_startup()}
+    return {
+        "kernel": kernel,
+        "link": link,
+        "qkd": qkd,
+        "memory": memory,
+        "startup": bench_startup(),
+    }
+
+
+def bench_qkd(sizes: Sizes) -> list[dict[str, Any]]:
+    """10 km QKD end to end (benchmarks/qkd.py's run): pair by pair and
+    measured directly, z = 0.5 and 0.9, best of the link repeats."""
+    from qkd import run_e2e  # benchmarks/qkd.py imports this module: import it late
+
+    rows: list[dict[str, Any]] = []
+    per_pair, direct_pairs = sizes.qkd_pairs
+    for path, pairs, direct in (("per pair", per_pair, False), ("direct", direct_pairs, True)):
+        for z in (0.5, 0.9):
+            runs = [run_e2e(pairs, z, 1 + r, direct) for r in range(sizes.link_repeats)]
+            best = max(runs, key=lambda run: run.secret_bits / run.wall_s)
+            rows.append(
+                {
+                    "path": path,
+                    "z": z,
+                    "pairs": pairs,
+                    "wall_s": best.wall_s,
+                    "pairs_per_s": best.delivered / best.wall_s,
+                    "key_bits_per_s": best.secret_bits / best.wall_s,
+                    "keys_match": all(run.keys_match and not run.aborted for run in runs),
+                }
+            )
+    return rows
 
 
 def run_network_figures(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
@@ -794,6 +830,22 @@ def _format_core(results: dict[str, Any], add: Callable[[str], None]) -> None:
             f"{entry['pairs_per_s_median']:>10,.0f} "
             f"{entry['events_per_pair']:>8.3f} {entry['events_per_s_best']:>11,.0f} "
             f"{entry['best_s']:>7.3f} {_fidelity(entry['fidelity_mean']):>7}{status}"
+        )
+    add("")
+    add(
+        "QKD end to end, 10 km double-click (target: >= 100,000 final key bits per "
+        "wall-second at z = 0.5 and 0.9); direct: [network] measure_directly"
+    )
+    add(
+        f"  {'path':<10} {'z':>4} {'pairs':>8} {'pairs/s':>9} {'key b/s':>9} {'b/Mev':>7} "
+        f"{'wall s':>7} keys"
+    )
+    for row in results["qkd"]:
+        ratio = per_million_heapq(row["key_bits_per_s"], results["calibration"])
+        add(
+            f"  {row['path']:<10} {row['z']:4.2f} {row['pairs']:>8,} {row['pairs_per_s']:>9,.0f} "
+            f"{row['key_bits_per_s']:>9,.0f} {ratio:>7,.0f} {row['wall_s']:>7.3f} "
+            f"{'match' if row['keys_match'] else 'DIFFER'}"
         )
     add("")
     memory = results["memory"]

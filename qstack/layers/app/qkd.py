@@ -31,6 +31,7 @@ from qstack.layers.app.authentication import MessageAuth
 from qstack.layers.app.base import AppHost, Session, common_rows
 from qstack.layers.app.service import AppMessage, SessionSetup
 from qstack.layers.network.messages import NetDone, NetError, NetOk, NetOkBatch
+from qstack.messages import BASES, DIGITS, from_text
 from qstack.qkd.pipeline import distill
 from qstack.reports import RequestReport
 
@@ -53,19 +54,33 @@ class QkdBases(AppMessage):
 
 
 class _End:
-    """What one end of the session knows."""
+    """What one end of the session knows: pairs measured one by one (by
+    pair id) and batches of pairs measured directly (in delivery order)."""
 
     def __init__(self, preshared: Bits) -> None:
         self.results: dict[str, tuple[str, int]] = {}
+        self.batches: list[NetOkBatch] = []
         self._arrays: tuple[Bits, Bits] | None = None
         self.auth = MessageAuth(preshared)
 
     def arrays(self) -> tuple[Bits, Bits]:
-        """Bases (1 = X) and bits in the order of the sorted pair ids, which
-        both ends share; built once, when the measurements are complete."""
+        """Bases (1 = X) and bits in an order both ends share, built once,
+        when the measurements are complete: that of the sorted pair ids, or,
+        when every pair came in batches, the batches' (both ends get the
+        same batches in the same order)."""
         if self._arrays is None:
-            ids = sorted(self.results)
-            results = self.results
+            if not self.results:
+                bases = from_text("".join(b.bases for b in self.batches), BASES)
+                bits = from_text("".join(b.outcomes for b in self.batches), DIGITS)
+                self._arrays = (bases, bits)
+                return self._arrays
+            results = dict(self.results)
+            for batch in self.batches:
+                outcomes = [int(bit) for bit in batch.outcomes]
+                results.update(
+                    zip(batch.pair_ids, zip(batch.bases, outcomes, strict=True), strict=True)
+                )
+            ids = sorted(results)
             bases = np.fromiter((results[i][0] == "X" for i in ids), np.uint8, len(ids))
             bits = np.fromiter((results[i][1] for i in ids), np.uint8, len(ids))
             self._arrays = (bases, bits)
@@ -174,10 +189,7 @@ class QkdSession(Session):
     def on_measured_batch(host: AppHost, session: Session, now: int, batch: NetOkBatch) -> None:
         assert isinstance(session, QkdSession)
         session.count_batch(host, now, batch)
-        outcomes = [int(bit) for bit in batch.outcomes]
-        session._end(host).results.update(
-            zip(batch.pair_ids, zip(batch.bases, outcomes, strict=True), strict=True)
-        )
+        session._end(host).batches.append(batch)
 
     @staticmethod
     def send_bases(host: AppHost, session: Session, now: int, done: NetDone) -> None:
