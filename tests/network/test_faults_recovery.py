@@ -21,7 +21,7 @@ from examples.custom_link import FirstComeLink
 from examples.protocol_link import FifoLink
 from qstack.layers.link.egp import LinkLayer
 from qstack.layers.link.service import LinkLayerFactory
-from qstack.layers.network.messages import NetDone, NetError, NetExpire, NetOk
+from qstack.layers.network.messages import NetDone, NetError, NetExpire, NetOk, NetOkBatch
 from qstack.network import FaultError, Network
 from qstack.runner import run_network
 from qstack.scenario import parse_scenario
@@ -56,6 +56,8 @@ def assert_clean(network: Network, tracer: MemoryTracer) -> None:
         key = (getattr(message, "request_id", ""), record.node)
         if isinstance(message, NetOk):
             pairs[key].add(message.pair_id)
+        elif isinstance(message, NetOkBatch):
+            pairs[key].update(message.pair_ids)
         elif isinstance(message, NetExpire):
             pairs[key].discard(message.pair_id)
         elif isinstance(message, NetDone | NetError):
@@ -113,6 +115,18 @@ def test_routing_leaves_out_what_the_source_was_told_is_down() -> None:
     (request,) = report.requests
     assert request.status == "done" and request.path == ["a", "d", "c"]
     assert request.reroutes == 0
+
+
+def test_a_request_to_a_node_the_source_was_told_is_down_has_no_path() -> None:
+    """Found by the random fault schedules: the routing strategy was asked
+    anyway, failed on a destination missing from its view, and the request
+    ended ``invalid`` naming a KeyError."""
+    faults = [{"at_s": 0.01, "kind": "node_down", "node": "c"}]
+    requests = [pairs_request("a", "c", 20, start_s=0.05)]
+    _, _, report = run(scenario(RING, requests, faults))
+    (request,) = report.requests
+    assert request.status == "error"
+    assert request.error == "no_path: no path to 'c': a was told it is down"
 
 
 def test_a_request_from_a_failed_node_gets_net_error_and_the_run_goes_on() -> None:

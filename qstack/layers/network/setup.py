@@ -83,6 +83,9 @@ class Setup(NetworkCore):
         view = context.view(self._load(), self._down_nodes, self._down_links)
         if request.remote not in view:
             return "no_path", f"NET_CREATE.remote = {request.remote!r}: unknown node"
+        if request.remote in view.down_nodes:
+            # Every strategy would find no path; none needs to be asked.
+            return "no_path", f"no path to {request.remote!r}: {self.node} was told it is down"
         route_request = RouteRequest(
             self.node,
             request.remote,
