@@ -4,20 +4,34 @@ run's observations: one ``check_net_*`` per clause."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 from qstack.conformance.checks import FIDELITY_TOLERANCE, Violation
 from qstack.conformance.observer import NetObservations
-from qstack.layers.network.messages import NetCreate, NetDone, NetError, NetExpire, NetOk
+from qstack.layers.network.messages import (
+    NetCreate,
+    NetDone,
+    NetError,
+    NetExpire,
+    NetOk,
+    NetOkBatch,
+)
 from qstack.messages import FaultTrace
 from qstack.sim.trace import TraceRecord
 
 
 def _net_ups(obs: NetObservations) -> list[TraceRecord]:
-    return [
-        r
-        for r in obs.records
-        if r.direction == "up" and isinstance(r.message, NetOk | NetError | NetDone)
-    ]
+    """NET_OK, NET_ERROR and NET_DONE going up, a NET_OK_BATCH as its NET_OKs
+    (each at its pair's time, as the per-pair path reports them)."""
+    ups: list[TraceRecord] = []
+    for r in obs.records:
+        if r.direction != "up":
+            continue
+        if isinstance(r.message, NetOk | NetError | NetDone):
+            ups.append(r)
+        elif isinstance(r.message, NetOkBatch):
+            ups.extend(replace(r, time_ps=ok.time_ps, message=ok) for ok in r.message.oks())
+    return ups
 
 
 def _net_ends(obs: NetObservations) -> dict[str, dict[str, tuple[int, str]]]:

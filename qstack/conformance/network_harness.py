@@ -13,7 +13,7 @@ from qstack.conformance.observer import NetCreateEvent, NetObservations, NetOkTr
 from qstack.layers.app.pairs import PairsSession
 from qstack.layers.app.service import SessionSetup
 from qstack.layers.link.service import LinkLayerFactory
-from qstack.layers.network.messages import NetCreate, NetOk
+from qstack.layers.network.messages import NetCreate, NetOk, NetOkBatch
 from qstack.layers.network.service import NetworkLayerFactory
 from qstack.network import Network
 from qstack.quantum.pair import PairRecord
@@ -40,6 +40,12 @@ class _ObservingTracer(MemoryTracer):
             )
         if network is not None and record.direction == "up" and isinstance(message, NetOk):
             self.obs.oks.append(self._truth(network, record, message))
+        if record.direction == "up" and isinstance(message, NetOkBatch):
+            # Measured where they were made: nothing stored to look at.
+            self.obs.oks.extend(
+                NetOkTruth(len(self.records), record.node, ok.time_ps, ok, None, None, None, None)
+                for ok in message.oks()
+            )
         super().record(record)
 
     def _truth(self, network: Network, record: TraceRecord, ok: NetOk) -> NetOkTruth:

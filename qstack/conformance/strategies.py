@@ -126,5 +126,7 @@ def net_requests() -> st.SearchStrategy[dict[str, Any]]:
             "priority": st.integers(0, 2),
             "reroute": st.booleans(),
             "reserve": st.booleans(),
+            "type": st.sampled_from(["keep", "keep", "measure"]),
+            "measure_directly": st.booleans(),
         }
     )

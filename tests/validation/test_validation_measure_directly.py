@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from scipy import stats
 
 from qstack.layers.app.qkd import QkdSession
+from qstack.layers.link.egp import LinkLayer
 from qstack.layers.link.messages import LinkCreate
 from qstack.network import Network
 from qstack.report.collect import TraceFacts
@@ -257,6 +258,30 @@ def test_the_trace_holds_the_batches_and_gives_the_same_figures() -> None:
         ("rate (pairs/s)", expected.rate_hz),
     ):
         assert value is not None and math.isclose(figures[name] or 0, value, rel_tol=1e-12)
+
+
+class PairByPairLink(LinkLayer):
+    """A link protocol that serves batched requests pair by pair, as the
+    link contract allows (OK_BATCH is a may)."""
+
+    def create(self, now: int, request: LinkCreate) -> int:
+        return super().create(now, request.model_copy(update={"batched": False}))
+
+
+def test_a_link_that_reports_pair_by_pair_is_served_all_the_same() -> None:
+    scenario = parse_scenario(_scenario(True, 500))
+    network = Network(scenario, 4, link_layer=PairByPairLink)
+    report = run_network(network)
+    (request,) = report.requests
+    assert request.status == "done" and request.delivered == 500
+    session = network.requests[0]
+    assert isinstance(session, QkdSession) and session.keys_match
+
+
+def test_a_single_pair_is_a_batch_of_one() -> None:
+    run = Run(_scenario(True, 1, app="pairs"), 12)
+    assert run.report.requests[0].status == "done"
+    assert run.report.requests[0].delivered == len(run.pairs) == 1
 
 
 def test_only_measure_requests_may_be_batched() -> None:

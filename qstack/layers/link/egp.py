@@ -295,7 +295,7 @@ class LinkLayer(LinkQueue):
         basis: Basis | None = None
         outcome: Literal[0, 1] | None = None
         if create.type == "measure":
-            basis = "Z" if self._uniform() < 0.5 else "X"
+            basis = "Z" if self._uniform() < create.z_basis_probability else "X"
             outcome = self._memory.qubits.measure(now, qubit, basis, self._uniform)
             self._memory.release(now, qubit, self._holder)
             reported_qubit: int | None = None

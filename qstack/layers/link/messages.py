@@ -122,6 +122,25 @@ class LinkOkBatch(Primitive):
     def count(self) -> int:
         return len(self.bases)
 
+    @classmethod
+    def of(cls, ok: LinkOk) -> LinkOkBatch:
+        """A measured pair's OK as a batch of one (from a link protocol that
+        reports a batched request pair by pair, as it may)."""
+        assert ok.basis is not None and ok.outcome is not None, "a measured pair's OK"
+        return cls.trusted(
+            create_id=ok.create_id,
+            origin=ok.origin,
+            remote=ok.remote,
+            first_pair_id=ok.pair_id,
+            first_seq=ok.seq,
+            purpose_id=ok.purpose_id,
+            bell_indices=str(ok.bell_index),
+            bases=ok.basis,
+            outcomes=str(ok.outcome),
+            times_ps=(ok.time_ps,),
+            fidelities=(ok.fidelity,),
+        )
+
     def oks(self) -> list[LinkOk]:
         """The batch as the OKs the per-pair path would have given (for
         checkers and readers of traces: the fast path never builds them)."""

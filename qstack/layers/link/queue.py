@@ -172,7 +172,7 @@ class LinkQueue:
     def _ending(self, now: int, item: LinkRequest, event: object) -> None:
         """Step a request with an event that ends it; a batch under way for
         it first delivers the pairs heralded so far (to both ends)."""
-        if self._armed is item and item.batch > 1:
+        if self._armed is item and item.batch:
             self._physical.flush(now)
         if self._requests.get(item.key) is item:
             self.request_table.dispatch(self, item, now, event, self.peer)
@@ -280,7 +280,7 @@ class LinkQueue:
         assert item is not None
         self._armed = item
         self._armed_qubit = qubit
-        if item.batch > 1:
+        if item.batch:
             number = item.create.number
             pairs = item.batch if number is None else min(item.batch, number - item.delivered)
             self._physical.attempt(now, qubit, item.key, item.setting, pairs, item.deadline_ps)

@@ -202,9 +202,9 @@ class LinkRequest:
         self.window = create.window if create.type == "keep" else None
         self.kept = 0
         self.credited = [0, 0]
-        #: Most pairs one attempt may herald: more than 1 for a batched
-        #: measure request (the measure-directly path).
-        self.batch = BATCH_PAIRS if create.batched else 1
+        #: Most pairs one attempt may herald for a batched measure request
+        #: (the measure-directly path); 0: not batched, one pair at a time.
+        self.batch = BATCH_PAIRS if create.batched else 0
 
     @property
     def order(self) -> tuple[int, int]:

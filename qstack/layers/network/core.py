@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
 from qstack.hardware.memory import Memory
+from qstack.layers.link.messages import LinkOkBatch
 from qstack.layers.link.service import LinkService
 from qstack.layers.network.circuit import (
     LINKS_RELEASED,
@@ -199,6 +200,10 @@ class NetworkCore:
 
     def _step(self, now: int, circuit: Circuit, event: object) -> None:
         """Step the circuit's lifecycle table with ``event``."""
+        raise NotImplementedError
+
+    def _on_link_batch(self, circuit: Circuit, now: int, batch: LinkOkBatch) -> None:
+        """Hand up pairs measured directly (NET_OK_BATCH)."""
         raise NotImplementedError
 
     def _settle(self, now: int, circuit: Circuit, segment: Segment) -> None:

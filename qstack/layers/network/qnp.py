@@ -118,8 +118,8 @@ class NetworkLayer(Setup, Admission, Faults, Segments, Purification, Swapping, D
             return
         circuit = self._by_link_request.get((ok.remote, ok.origin, ok.create_id))
         if circuit is None:
-            assert ok.qubit is not None
-            self._memory.release(now, ok.qubit, self.holder)
+            if ok.qubit is not None:  # a measured pair holds nothing
+                self._memory.release(now, ok.qubit, self.holder)
             return
         self.circuit_table.dispatch(self, circuit, now, ok)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from qstack.layers.link.messages import LinkExpire, LinkOk
+from qstack.layers.link.messages import LinkExpire, LinkOk, LinkOkBatch
 from qstack.layers.network.circuit import Circuit, CutoffExpired, Segment, Side
 from qstack.layers.network.core import NetworkCore
 from qstack.layers.network.messages import DiscardTrace, SegmentDiscarded
@@ -25,7 +25,11 @@ class Segments(NetworkCore):
                 self._link_request_ended(now, circuit, key)
 
     def _on_link_pair(self, circuit: Circuit, now: int, ok: LinkOk) -> None:
-        """A link pair for a live circuit: a new segment."""
+        """A link pair for a live circuit: a new segment (a pair measured
+        directly, reported alone, goes up as a batch of one)."""
+        if ok.qubit is None and circuit.measured_directly:
+            self._on_link_batch(circuit, now, LinkOkBatch.of(ok))
+            return
         self._count_link_pair(now, circuit, ok)
         assert ok.qubit is not None, "the network layer asks for kept pairs only"
         side: Side = "down" if ok.remote == circuit.down_peer else "up"
@@ -42,10 +46,11 @@ class Segments(NetworkCore):
         self._settle(now, circuit, segment)
 
     def _late_link_pair(self, circuit: Circuit, now: int, ok: LinkOk) -> None:
-        """A link pair for a circuit that has ended here: freed at once."""
+        """A link pair for a circuit that has ended here: freed at once (a
+        measured one holds nothing)."""
         self._count_link_pair(now, circuit, ok)
-        assert ok.qubit is not None
-        self._memory.release(now, ok.qubit, self.holder)
+        if ok.qubit is not None:
+            self._memory.release(now, ok.qubit, self.holder)
 
     def _segment_expired(self, circuit: Circuit, now: int, expire: LinkExpire) -> None:
         for segment in circuit.segments.values():

@@ -45,9 +45,10 @@ class Attempt:
     tag: Hashable
     qubit: int
     setting: AttemptSetting
-    #: More than 1: herald up to this many pairs as one HERALD_BATCH (the
-    #: measure-directly path); the two sides ask for the same number.
-    pairs: int = 1
+    #: 0: one pair (HERALD). n >= 1: up to n pairs measured where they are
+    #: made, as one HERALD_BATCH (the measure-directly path); both sides
+    #: ask for the same number.
+    pairs: int = 0
     #: A batch's heralds from this time on are not made (the request's deadline).
     until_ps: int | None = None
 
@@ -75,7 +76,7 @@ class Herald:
 
 
 class HeraldBatch:
-    """HERALD_BATCH: an attempt armed for ``pairs`` > 1 heralded ``len(times_ps)``
+    """HERALD_BATCH: an attempt armed for ``pairs`` >= 1 heralded ``len(times_ps)``
     pairs (ids ``first_pair_id`` on, heralded at ``times_ps``) that are
     measured where they are made, never stored: ``pairs`` holds their states
     for both ends to measure (:class:`~qstack.quantum.batch.PairBatch`), and
@@ -133,11 +134,11 @@ class PhysicalService(Protocol):
         qubit: int,
         tag: Hashable,
         setting: AttemptSetting,
-        pairs: int = 1,
+        pairs: int = 0,
         until_ps: int | None = None,
     ) -> None:
         """ATTEMPT: arm this side; attempts start once both sides agree.
-        ``pairs`` > 1 asks for a HERALD_BATCH of up to that many measured
+        ``pairs`` >= 1 asks for a HERALD_BATCH of up to that many measured
         pairs, none heralded from ``until_ps`` on."""
         ...
 

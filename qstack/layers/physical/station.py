@@ -246,7 +246,7 @@ class HeraldingStation:
         other = self._armed[1 - attempt.side]
         assert other is not None
         pairs = min(attempt.pairs, other.pairs)
-        if pairs > 1:
+        if pairs:
             until = attempt.until_ps if other.until_ps is None else other.until_ps
             self._start_batch(now, attempt.setting.model, pairs, until)
         else:
@@ -542,7 +542,7 @@ class StationPort:
         qubit: int,
         tag: Hashable,
         setting: AttemptSetting,
-        pairs: int = 1,
+        pairs: int = 0,
         until_ps: int | None = None,
     ) -> None:
         event = self._attempt
