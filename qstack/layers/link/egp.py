@@ -23,29 +23,27 @@ import numpy as np
 
 from qstack.fsm.table import StateTable, Transition
 from qstack.layers.link import state as lc
+from qstack.layers.link.faults import LinkFaults
 from qstack.layers.link.messages import (
     Basis,
     LinkCancel,
-    LinkCause,
     LinkCreate,
     LinkExpire,
     LinkOk,
     LinkOkBatch,
-    LinkStatus,
     QueueAck,
     QueueAdd,
     QueueCancel,
     QueueCredit,
     QueueReject,
 )
-from qstack.layers.link.queue import LinkQueue
 from qstack.layers.link.service import LinkContext
 from qstack.layers.link.state import DeliveredPair, LinkRequest
 from qstack.layers.physical.service import Herald, HeraldBatch
 from qstack.messages import BASES, DIGITS, PeerMessage, to_text
 
 
-class LinkLayer(LinkQueue):
+class LinkLayer(LinkFaults):
     """The link-layer entity of ``context.node`` for its link to ``context.peer``.
 
     Sans-IO: every input carries ``now``; outputs go through the callables
@@ -172,57 +170,6 @@ class LinkLayer(LinkQueue):
         self, _: LinkLayer, now: int, message: QueueAck | QueueReject | QueueCancel | QueueCredit
     ) -> None:
         self._for_request(now, message.origin, message.create_id, message)
-
-    # -- faults -----------------------------------------------------------------
-
-    def _went_down(self, _: LinkLayer, now: int, event: lc.LinkFault) -> None:
-        """A first cause takes the link down: the layer above is told why,
-        then every live request ends."""
-        self._faults.add(event.cause)
-        self._fault_effects(now, event)
-        detail = {
-            "fiber": "the link's fiber was cut",
-            "peer": f"node {self.peer} failed",
-            "node": f"node {self.node} failed",
-        }[event.cause]
-        for item in list(self._requests.values()):
-            self._ending(now, item, lc.LinkEnded(detail))
-
-    def _also_down(self, _: LinkLayer, now: int, event: lc.LinkFault) -> None:
-        """Another cause while the link is down already (a node that fails
-        forgets what it knew: it learns the link's state again when it is back)."""
-        if isinstance(event, lc.NodeFailed):
-            self._faults.clear()
-        self._faults.add(event.cause)
-        self._fault_effects(now, event)
-
-    def _cause_cleared(self, _: LinkLayer, now: int, event: lc.LinkFault) -> None:
-        self._faults.discard(event.cause)
-        self._fault_effects(now, event)
-        if self.state != "down":
-            self._pump(now)
-
-    def _fault_effects(self, now: int, event: lc.LinkFault) -> None:
-        """What the layer above hears of a fault: the peer's failure expires
-        the kept pairs it held the other halves of; the fiber and the peer
-        are reported (LINK_STATUS)."""
-        if isinstance(event, lc.PeerFailed):
-            for pair in list(self._delivered.values()):
-                self.pair_table.dispatch(self, pair, now, lc.PEER_LOST, self.peer)
-        cause = _STATUS_CAUSES.get(type(event))
-        if cause is not None and "node" not in self._faults:  # a dead node says nothing
-            up = isinstance(event, lc.UP_FAULTS)
-            self._user.link_status(now, LinkStatus(remote=self.peer, up=up, cause=cause))
-
-    def _lost_contact(self, _: LinkLayer, now: int, event: lc.Undeliverable) -> None:
-        message = event.message
-        origin = getattr(message, "origin", None)
-        create_id = getattr(message, "create_id", None)
-        if isinstance(origin, str) and isinstance(create_id, int):
-            detail = f"{self.peer} could not be reached ({type(message).__name__} undeliverable)"
-            item = self._requests.get((origin, create_id))
-            if item is not None:
-                self._ending(now, item, lc.LinkEnded(detail))
 
     # -- request handlers -----------------------------------------------------
 
@@ -399,14 +346,6 @@ def _last_cause(entity: LinkLayer, _: LinkLayer, event: lc.LinkFault) -> bool:
     """Clearing this cause leaves the link with none: it is up again."""
     return entity._faults == {event.cause}
 
-
-#: The LINK_STATUS cause each fault at the fiber or the peer is reported with.
-_STATUS_CAUSES: dict[type, LinkCause] = {
-    lc.FiberCut: "cut",
-    lc.FiberRepaired: "repaired",
-    lc.PeerFailed: "peer_failed",
-    lc.PeerRecovered: "peer_recovered",
-}
 
 _L = LinkLayer
 _LIVE = ("negotiating", "queued")

@@ -19,14 +19,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from qstack.fsm.table import FastTable, StateTable, Transition
 from qstack.hardware.memory import Memory
+from qstack.layers.physical.batching import (
+    BatchHeralds,
+    Drawn,
+    Flush,
+    heralds_before,
+    made_before,
+)
 from qstack.layers.physical.messages import (
     AttemptCancelTrace,
     AttemptsTrace,
@@ -38,7 +43,6 @@ from qstack.layers.physical.service import (
     AttemptSetting,
     Cancel,
     Herald,
-    HeraldBatch,
     PhysicalUser,
 )
 from qstack.messages import Primitive
@@ -46,7 +50,6 @@ from qstack.physics.bell import BellDiagonal
 from qstack.physics.density import DensityMatrixPair
 from qstack.physics.heralding import HeraldingModel
 from qstack.physics.state import PairState, pauli_noise
-from qstack.quantum.batch import PairBatch
 from qstack.quantum.oracle import TruthOracle
 from qstack.quantum.store import QuantumStore
 from qstack.sim.kernel import Simulator, Timer
@@ -63,14 +66,6 @@ class HeraldDue:
 HERALD_DUE = HeraldDue()
 
 
-@dataclass(frozen=True, slots=True)
-class Flush:
-    """Event: a side will cancel; the batch's pairs heralded before
-    ``before_ps`` are delivered now."""
-
-    before_ps: int
-
-
 _CANCEL = (Cancel(0), Cancel(1))
 
 
@@ -84,7 +79,7 @@ def geometric_from_uniform(u: float, log_failure: float) -> int:
     return 1 + int(math.log(u) / log_failure)
 
 
-class HeraldingStation:
+class HeraldingStation(BatchHeralds):
     """The two ends' emitters, the fiber and the mid-point detectors of one link.
 
     ``cycle_ps`` is the time between attempt starts (local preparation plus
@@ -146,10 +141,8 @@ class HeraldingStation:
         self._attempts_drawn = 0
         self._log_failure: dict[float, float] = {}
         self._next_pair_id = 0
-        #: The batch under way (measure-directly path): the attempt count at
-        #: each drawn success, the success times, and the first time whose
-        #: herald is not made (the link's deadline); None: one pair.
-        self._batch: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int | None] | None = None
+        #: The batch under way (the measure-directly path); None: one pair.
+        self._batch: Drawn | None = None
         #: Per heralding model: the states a batch's pairs are in when both
         #: ends measure them (per Bell index, then per eavesdropper's
         #: intervention), and their fidelities.
@@ -267,32 +260,6 @@ class HeraldingStation:
             self._log_failure[p] = log_failure
         return log_failure
 
-    def _start_batch(self, now: int, model: HeraldingModel, pairs: int, until: int | None) -> None:
-        """Draw the attempts of ``pairs`` successes at once (each count
-        geometric, as for one pair) and schedule only the last success due
-        before the link's deadline and the run's end (HeraldDue); the pairs
-        drawn after it are never made (the next batch starts afresh: the
-        attempts are memoryless)."""
-        log_failure = self._log_failure_of(model.success_probability)
-        if log_failure == -math.inf:
-            counts = np.ones(pairs, np.int64)
-        else:
-            counts = 1 + (np.log(1.0 - self._uniforms.array(pairs)) / log_failure).astype(np.int64)
-        ends = np.cumsum(counts)
-        times = now + ends * self.cycle_ps
-        self._batch = (ends, times, until)
-        self._attempts_drawn = int(ends[-1])
-        horizon = self._sim.horizon_ps
-        made = self._made(times, until, horizon + 1 if horizon is not None else None)
-        due = int(times[made - 1]) if made else int(times[0])
-        self._timer = self._sim.timer(due - now, self._due, None)
-
-    @staticmethod
-    def _made(times: npt.NDArray[np.int64], until: int | None, before: int | None) -> int:
-        """How many of the drawn successes come before ``until`` and ``before``."""
-        limits = [t for t in (until, before) if t is not None]
-        return int(np.searchsorted(times, min(limits), "left")) if limits else len(times)
-
     def _disarm(self, _: HeraldingStation, now: int, cancel: Cancel) -> None:
         if self._tracer is not None:
             self._trace(
@@ -315,26 +282,11 @@ class HeraldingStation:
     def _due(self, now: int, _: object) -> None:
         self.table.dispatch(self, self, now, HERALD_DUE)
 
-    def catch_up(self, now: int) -> None:
-        """Deliver the pairs a batch under way has heralded before ``now``
-        (HERALD_BATCH) and end it there: before a fault, or a side's CANCEL."""
-        if self._batch is not None and self._timer is not None:
-            self.table.dispatch(self, self, now, Flush(now))
-
-    def _flush(self, _: HeraldingStation, now: int, flush: Flush) -> None:
-        """A side is about to cancel a batch under way: the pairs heralded
-        before now are delivered first (HERALD_BATCH), as they would have
-        been one by one, and the batch ends there."""
-        assert self._batch is not None and self._timer is not None
-        self._timer.cancel()
-        self._timer = None
-        self._herald_batch(now, self._made(self._batch[1], self._batch[2], flush.before_ps))
-
     def _herald(self, _: HeraldingStation, now: int, __: HeraldDue) -> None:
         self._timer = None
         if self._batch is not None:
             times, until = self._batch[1], self._batch[2]
-            self._herald_batch(now, max(self._made(times, until, now + 1), 1))
+            self._herald_batch(now, max(made_before(times, until, now + 1), 1))
             return
         self.attempts += self._attempts_drawn
         self.successes += 1
@@ -385,91 +337,6 @@ class HeraldingStation:
             if user is not None:
                 user.herald(now, herald)
 
-    def _herald_batch(self, now: int, made: int) -> None:
-        """The first ``made`` successes of the batch are heralded: their
-        states, Bell indices and fidelities, to both sides at once."""
-        assert self._batch is not None
-        ends, times, _ = self._batch
-        self._batch = None
-        self.attempts += int(ends[made - 1])
-        self.successes += made
-        model = self._model
-        assert model is not None
-        states, fidelities = self._batch_states_of(model)
-        outcomes = model.outcomes
-        if len(outcomes) == 1:
-            choice = np.zeros(made, np.intp)
-        else:
-            choice = (self._uniforms.array(made) * len(outcomes)).astype(np.intp) % len(outcomes)
-        bell_indices = np.asarray(outcomes, np.intp)[choice]
-        classes = 3 * choice
-        if self.intercept_resend:
-            intercepted = self._uniforms.array(made) <= self.intercept_resend
-            self.intercepted += int(np.count_nonzero(intercepted))
-            in_x = self._uniforms.array(made) > 0.5
-            classes += intercepted * (1 + in_x)
-        first = self._next_pair_id
-        self._next_pair_id += made
-        batch = HeraldBatch(
-            first,
-            times[:made],
-            PairBatch(states, classes, bell_indices),
-            np.asarray(fidelities)[classes],
-        )
-        armed = (self._armed[0], self._armed[1])
-        self._armed[0] = self._armed[1] = None
-        if self._tracer is not None:
-            self._trace_batch(now, int(ends[made - 1]), batch, armed)
-        for user in self._users:
-            if user is not None:
-                user.herald_batch(now, batch)
-
-    def _batch_states_of(self, model: HeraldingModel) -> tuple[list[PairState], list[float]]:
-        """The states of the model's pairs when both ends measure them (at
-        the herald, after the memories' noise over the emission-to-herald
-        time): class 3 k for Bell index ``outcomes[k]``, 3 k + 1 and 3 k + 2
-        for the same intercepted by the eavesdropper in Z and in X."""
-        known = self._batch_states.get(model)
-        if known is None:
-            states: list[PairState] = []
-            fidelities: list[float] = []
-            for index in model.outcomes:
-                for eve in (0, 2, 1):  # no one, Z, X (Pauli codes)
-                    state = self._represent(model.heralded_state(index))
-                    if eve:
-                        pauli_noise(state, eve, 0.5, 1)
-                    for side, memory in enumerate(self._memories):
-                        memory.noise.apply(state, side, self.holds_ps[side])
-                    states.append(state)
-                    fidelities.append(min(state.fidelity(index), 1.0))
-            known = self._batch_states[model] = (states, fidelities)
-        return known
-
-    def _trace_batch(
-        self,
-        now: int,
-        attempts: int,
-        batch: HeraldBatch,
-        armed: tuple[Attempt | None, Attempt | None],
-    ) -> None:
-        self._trace_stream(now, attempts, "herald")
-        indices = batch.pairs.bell_indices.tolist()
-        for offset, fidelity in enumerate(batch.fidelities.tolist()):
-            for side, attempt in enumerate(armed):
-                assert attempt is not None
-                self._trace(
-                    now,
-                    side,
-                    "up",
-                    HeraldTrace(
-                        link=self.name,
-                        pair_id=batch.first_pair_id + offset,
-                        bell_index=indices[offset],
-                        qubit=attempt.qubit,
-                        fidelity=fidelity,
-                    ),
-                )
-
 
 def _side_free(station: HeraldingStation, _: HeraldingStation, attempt: Attempt) -> bool:
     return station._armed[attempt.side] is None
@@ -478,11 +345,6 @@ def _side_free(station: HeraldingStation, _: HeraldingStation, attempt: Attempt)
 def _tags_match(station: HeraldingStation, _: HeraldingStation, attempt: Attempt) -> bool:
     other = station._armed[1 - attempt.side]
     return station._armed[attempt.side] is None and other is not None and other.tag == attempt.tag
-
-
-def _heralds_before(station: HeraldingStation, _: HeraldingStation, flush: Flush) -> bool:
-    batch = station._batch
-    return batch is not None and station._made(batch[1], batch[2], flush.before_ps) > 0
 
 
 def _armed_side(station: HeraldingStation, _: HeraldingStation, cancel: Cancel) -> bool:
@@ -510,7 +372,7 @@ STATION_LIFECYCLE = StateTable(
             Flush,
             "idle",
             HeraldingStation._flush,
-            _heralds_before,
+            heralds_before,
             note="HERALD_BATCH so far",
         ),
         Transition("attempting", Flush, "attempting", note="nothing heralded yet"),
