@@ -13,25 +13,23 @@ in, for each side to measure its halves at once. The station mixes this in
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from qstack.fsm.table import FastTable
 from qstack.hardware.memory import Memory
-from qstack.layers.physical.messages import HeraldTrace
 from qstack.layers.physical.service import Attempt, HeraldBatch, PhysicalUser
-from qstack.messages import Primitive
 from qstack.physics.bell import BellDiagonal
 from qstack.physics.heralding import HeraldingModel
 from qstack.physics.state import PairState, pauli_noise
 from qstack.quantum.batch import PairBatch
 from qstack.sim.kernel import Simulator, Timer
 from qstack.sim.random import UniformBuffer
-from qstack.sim.trace import Direction, Tracer
+from qstack.sim.trace import Tracer
 
 #: A drawn batch: the attempt count at each success, the success times, and
 #: the first time whose herald is not made (the link's deadline).
@@ -84,11 +82,12 @@ class BatchHeralds:
     def _represent(self, state: BellDiagonal) -> PairState:
         raise NotImplementedError
 
-    def _trace(self, now: int, side: int, direction: Direction, message: Primitive) -> None:
-        raise NotImplementedError
-
-    def _trace_stream(
-        self, now: int, attempts: int, outcome: Literal["herald", "cancelled"]
+    def _trace_heralds(
+        self,
+        now: int,
+        attempts: int,
+        armed: tuple[Attempt | None, Attempt | None],
+        heralded: Iterable[tuple[int, int, float]],
     ) -> None:
         raise NotImplementedError
 
@@ -161,7 +160,9 @@ class BatchHeralds:
         armed = (self._armed[0], self._armed[1])
         self._armed[0] = self._armed[1] = None
         if self._tracer is not None:
-            self._trace_batch(now, int(ends[made - 1]), batch, armed)
+            pair_ids = range(first, first + made)
+            heralded = zip(pair_ids, bell_indices.tolist(), batch.fidelities.tolist(), strict=True)
+            self._trace_heralds(now, int(ends[made - 1]), armed, heralded)
         for user in self._users:
             if user is not None:
                 user.herald_batch(now, batch)
@@ -186,31 +187,6 @@ class BatchHeralds:
                     fidelities.append(min(state.fidelity(index), 1.0))
             known = self._batch_states[model] = (states, fidelities)
         return known
-
-    def _trace_batch(
-        self,
-        now: int,
-        attempts: int,
-        batch: HeraldBatch,
-        armed: tuple[Attempt | None, Attempt | None],
-    ) -> None:
-        self._trace_stream(now, attempts, "herald")
-        indices = batch.pairs.bell_indices.tolist()
-        for offset, fidelity in enumerate(batch.fidelities.tolist()):
-            for side, attempt in enumerate(armed):
-                assert attempt is not None
-                self._trace(
-                    now,
-                    side,
-                    "up",
-                    HeraldTrace(
-                        link=self.name,
-                        pair_id=batch.first_pair_id + offset,
-                        bell_index=indices[offset],
-                        qubit=attempt.qubit,
-                        fidelity=fidelity,
-                    ),
-                )
 
 
 def heralds_before(station: BatchHeralds, _: BatchHeralds, flush: Flush) -> bool:

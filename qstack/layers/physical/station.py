@@ -18,7 +18,7 @@ network).
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -220,6 +220,32 @@ class HeraldingStation(BatchHeralds):
             self._trace_attempt(now, attempt)
         self._armed[attempt.side] = attempt
 
+    def _trace_heralds(
+        self,
+        now: int,
+        attempts: int,
+        armed: tuple[Attempt | None, Attempt | None],
+        heralded: Iterable[tuple[int, int, float]],
+    ) -> None:
+        """The stream's ATTEMPTS line, then HERALD up at both sides for each
+        (pair id, Bell index, fidelity) heralded now."""
+        self._trace_stream(now, attempts, "herald")
+        for pair_id, index, fidelity in heralded:
+            for side, attempt in enumerate(armed):
+                assert attempt is not None
+                self._trace(
+                    now,
+                    side,
+                    "up",
+                    HeraldTrace(
+                        link=self.name,
+                        pair_id=pair_id,
+                        bell_index=index,
+                        qubit=attempt.qubit,
+                        fidelity=fidelity,
+                    ),
+                )
+
     def _trace_attempt(self, now: int, attempt: Attempt) -> None:
         self._trace(
             now,
@@ -319,20 +345,8 @@ class HeraldingStation(BatchHeralds):
         herald = Herald(pair_id, index, self._oracle.fidelity(memory_a.node, armed_a.qubit, now))
         self._armed[0] = self._armed[1] = None
         if self._tracer is not None:
-            self._trace_stream(now, self._attempts_drawn, "herald")
-            for side, armed in enumerate((armed_a, armed_b)):
-                self._trace(
-                    now,
-                    side,
-                    "up",
-                    HeraldTrace(
-                        link=self.name,
-                        pair_id=pair_id,
-                        bell_index=index,
-                        qubit=armed.qubit,
-                        fidelity=min(herald.fidelity, 1.0),
-                    ),
-                )
+            heralded = ((pair_id, index, min(herald.fidelity, 1.0)),)
+            self._trace_heralds(now, self._attempts_drawn, (armed_a, armed_b), heralded)
         for user in self._users:
             if user is not None:
                 user.herald(now, herald)
