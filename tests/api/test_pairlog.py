@@ -19,9 +19,23 @@ ROOT = Path(__file__).resolve().parents[2]
 CHAIN = ROOT / "examples" / "chain_5.toml"
 
 
-def test_one_row_per_counted_pair_agreeing_with_the_report() -> None:
+QKD = ROOT / "examples" / "qkd.toml"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "overrides"),
+    [
+        (CHAIN, {}),
+        # Pairs measured directly are counted a batch at a time, at their heralds.
+        (QKD, {"network.measure_directly": True, "requests[0].pairs": 5000}),
+    ],
+    ids=["chain", "qkd-measured-directly"],
+)
+def test_one_row_per_counted_pair_agreeing_with_the_report(
+    scenario: Path, overrides: dict[str, object]
+) -> None:
     out = io.StringIO()
-    report = qstack.run(CHAIN, pairs=out)
+    report = qstack.run(scenario, pairs=out, overrides=overrides)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert tuple(rows[0]) == PAIR_COLUMNS
     for request in report.requests:
