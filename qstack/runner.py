@@ -65,7 +65,7 @@ def run_network(network: Network, progress: Progress | None = None) -> RunReport
                 horizon = sim.now
                 while horizon < until_ps and not all_finished() and sim.pending:
                     horizon = min(horizon + step, until_ps)
-                    sim.run(horizon, all_finished)
+                    sim.run(horizon, all_finished, until_ps)
                     progress(sim.now / until_ps, time.perf_counter() - started)
             if sim.pending or all_finished() or not _abort_stalled(network):
                 break

@@ -93,6 +93,7 @@ class Simulator:
         self,
         until_ps: int | None = None,
         stop_when: Callable[[], bool] | None = None,
+        horizon_ps: int | None = None,
     ) -> None:
         """Process events in time order.
 
@@ -100,12 +101,15 @@ class Simulator:
         before the first event later than ``until_ps`` (the clock is then set
         to ``until_ps``), or after an event for which ``stop_when()`` is true
         and the other events of that same picosecond. ``events`` is brought
-        up to date when the call returns.
+        up to date when the call returns. A run made of several calls (a
+        progress display's slices) passes its end as ``horizon_ps``, so
+        work drawn ahead is cut where the whole run ends, not at each slice:
+        the results do not depend on the slicing.
         """
         heap = self._heap
         pop = heapq.heappop
         limit = until_ps if until_ps is not None else float("inf")
-        self.horizon_ps = until_ps
+        self.horizon_ps = until_ps if horizon_ps is None else horizon_ps
         events = self.events
         try:
             while heap:

@@ -239,6 +239,17 @@ def test_the_same_seed_gives_the_same_run() -> None:
     assert first.pairs == second.pairs
 
 
+def test_a_progress_display_does_not_change_the_run() -> None:
+    """``qstack run`` on a terminal runs in slices to show progress; a batch
+    is cut where the whole run ends, not at a slice, so the draws are the same."""
+    scenario = parse_scenario(_scenario(True, 3_000, until_s=0.5))
+    reports = [
+        run_network(Network(scenario, 7), progress=progress).model_dump(exclude={"wall_time_s"})
+        for progress in (None, lambda fraction, wall_s: None)
+    ]
+    assert reports[0] == reports[1]
+
+
 def test_the_trace_holds_the_batches_and_gives_the_same_figures() -> None:
     """A traced run records OK_BATCH and NET_OK_BATCH; the report page
     reads each pair out of them, so its figures are the runner's (1e-12:
