@@ -298,3 +298,34 @@ def test_a_single_pair_is_a_batch_of_one() -> None:
 def test_only_measure_requests_may_be_batched() -> None:
     with pytest.raises(ValidationError, match="batched = true needs type = 'measure'"):
         LinkCreate(remote="bob", number=1, type="keep", batched=True)
+
+
+def _pair_times(network: Network) -> list[list[int]]:
+    """Each request's pair times, as counted."""
+    times: list[list[int]] = [[] for _ in network.requests]
+    for index, session in enumerate(network.requests):
+        session.pair_sink = lambda _, __, time_ps, ___, ____, mine=times[index]: mine.append(
+            time_ps
+        )
+    return times
+
+
+def test_a_request_of_better_priority_does_not_wait_for_a_batch() -> None:
+    """Priority holds as pair by pair: once a request of a better priority
+    is ready, a batch under way for a worse one delivers what it has
+    heralded and the link serves the better request until it is done."""
+    data = _scenario(True, 20_000)
+    data["requests"][0]["priority"] = 1
+    data["requests"].append(
+        {"app": "pairs", "src": "alice", "dst": "bob", "pairs": 20, "start_s": 0.1}
+    )
+    network = Network(parse_scenario(data), 5)
+    times = _pair_times(network)
+    report = run_network(network)
+    assert [request.status for request in report.requests] == ["done", "done"]
+    bulk, urgent = times
+    assert len(urgent) == 20 and len(bulk) == 20_000
+    assert not [t for t in bulk if urgent[0] <= t <= urgent[-1]]
+    # Served at once: well before the batch under way (1,024 pairs, about
+    # 0.25 s on this link) would have ended.
+    assert urgent[-1] - round(0.1e12) < round(0.05e12)

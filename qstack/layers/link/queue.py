@@ -110,10 +110,19 @@ class LinkQueue:
 
     def _rechoose(self, now: int) -> None:
         """What may be attempted changed: re-arm for the new choice unless
-        attempts are under way."""
+        attempts for one pair are under way. A batch under way for another
+        request would hold the link for many pairs: its pairs heralded so
+        far are delivered and the batch ends, so the new choice is served
+        now (both ends see the change at the same agreed time)."""
         armed = self._armed
-        if armed is not None and not self._physical.running and armed is not self._choose():
-            self._disarm(now)
+        if armed is not None:
+            if not self._physical.running:
+                if armed is not self._choose():
+                    self._disarm(now)
+            elif armed.batch and armed is not self._choose():
+                self._physical.flush(now)
+                if self._armed is armed:  # nothing heralded yet: stop the batch
+                    self._disarm(now)
         self._pump(now)
 
     def _for_request(self, now: int, origin: str, create_id: int, event: object) -> None:
