@@ -202,9 +202,17 @@ def test_a_deadline_ends_the_batch_with_every_pair_heralded_before_it() -> None:
     assert not run.session._first_batches
 
 
-def test_a_fiber_cut_delivers_the_pairs_heralded_before_it() -> None:
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "link_down", "a": "alice", "b": "bob"},
+        {"kind": "node_down", "node": "bob"},
+    ],
+    ids=["fiber-cut", "node-down"],
+)
+def test_a_fault_delivers_the_pairs_heralded_before_it(fault: dict[str, Any]) -> None:
     cut_s = 1e-3
-    cut = {"at_s": cut_s, "kind": "link_down", "a": "alice", "b": "bob"}
+    cut = {"at_s": cut_s, **fault}
     run = Run(_scenario(True, 100_000, faults=(cut,)), 4)
     assert run.report.requests[0].status == "error"
     times = [time_ps for _, time_ps, _ in run.pairs]
