@@ -8,11 +8,12 @@ says what it is, and both reject unknown fields.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, Self
+import functools
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 _new = object.__new__
 _setattr = object.__setattr__
@@ -119,10 +120,20 @@ def to_text(codes: npt.NDArray[np.integer[Any]], alphabet: bytes) -> str:
 
 def from_text(text: str, alphabet: bytes) -> Column:
     """The codes of ``text``'s letters in ``alphabet`` (the inverse of :func:`to_text`)."""
+    return _decoding(alphabet)[np.frombuffer(text.encode("ascii"), np.uint8)]
+
+
+@functools.cache
+def _decoding(alphabet: bytes) -> Column:
+    """Byte value -> code, for the letters of ``alphabet`` (built once)."""
     table = np.zeros(256, np.uint8)
     table[np.frombuffer(alphabet, np.uint8)] = np.arange(len(alphabet), dtype=np.uint8)
-    return table[np.frombuffer(text.encode("ascii"), np.uint8)]
+    return table
 
 
 BASES = b"ZX"
 DIGITS = b"0123"
+#: The column types of a batch primitive: bases (Z/X), bits, Bell indices.
+BasesColumn = Annotated[str, Field(pattern=r"^[ZX]+$")]
+BitsColumn = Annotated[str, Field(pattern=r"^[01]+$")]
+BellIndicesColumn = Annotated[str, Field(pattern=r"^[0-3]+$")]

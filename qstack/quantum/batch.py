@@ -14,6 +14,8 @@ outcomes have exactly the statistics of measuring the simulated states.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -27,13 +29,33 @@ Indices = npt.NDArray[np.intp]
 BASIS_LETTERS = ("Z", "X")
 
 
+class BatchStates:
+    """The states a stream's pairs can be in when both ends measure them,
+    kept as what measuring and reporting need, worked out once per stream
+    model: ``joint[c, a, b]`` the joint outcome probabilities of state ``c``
+    measured in bases ``a`` and ``b`` (0 Z, 1 X; ordered by 2 * outcome_a +
+    outcome_b), and ``fidelities[c]`` its fidelity with ``indices[c]``."""
+
+    __slots__ = ("fidelities", "joint")
+
+    def __init__(self, states: Sequence[PairState], indices: Sequence[int]) -> None:
+        self.joint = np.empty((len(states), 2, 2, 4))
+        for c, state in enumerate(states):
+            for a, letter_a in enumerate(BASIS_LETTERS):
+                for b, letter_b in enumerate(BASIS_LETTERS):
+                    self.joint[c, a, b] = state.measurement_probabilities(letter_a, letter_b)
+        self.fidelities = np.array(
+            [min(state.fidelity(index), 1.0) for state, index in zip(states, indices, strict=True)]
+        )
+
+
 class PairBatch:
     """``classes[i]`` is the index into ``states`` of pair ``i``'s state when
     both ends measure it; ``bell_indices[i]`` is its reference Bell index."""
 
     __slots__ = ("_first", "bell_indices", "classes", "states")
 
-    def __init__(self, states: list[PairState], classes: Indices, bell_indices: Indices) -> None:
+    def __init__(self, states: BatchStates, classes: Indices, bell_indices: Indices) -> None:
         self.states = states
         self.classes = classes
         self.bell_indices = bell_indices
@@ -46,7 +68,7 @@ class PairBatch:
     def measure(self, side: int, bases: Bits, uniforms: npt.NDArray[np.float64]) -> Bits:
         """The true outcomes of measuring side ``side`` of every pair, pair
         ``i`` in basis ``bases[i]`` (0 Z, 1 X), one uniform a pair."""
-        joint = self._joint()  # [class, basis_a, basis_b, 2 * outcome_a + outcome_b]
+        joint = self.states.joint
         classes = self.classes
         first = self._first
         if first is None:
@@ -72,11 +94,3 @@ class PairBatch:
             p_zero = joint[classes, bases, first_bases, cell]
             p_one = joint[classes, bases, first_bases, cell + 2]
         return (uniforms * (p_zero + p_one) < p_one).astype(np.uint8)
-
-    def _joint(self) -> npt.NDArray[np.float64]:
-        table = np.empty((len(self.states), 2, 2, 4))
-        for c, state in enumerate(self.states):
-            for a, letter_a in enumerate(BASIS_LETTERS):
-                for b, letter_b in enumerate(BASIS_LETTERS):
-                    table[c, a, b] = state.measurement_probabilities(letter_a, letter_b)
-        return table

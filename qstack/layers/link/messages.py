@@ -11,7 +11,13 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
-from qstack.messages import PeerMessage, Primitive
+from qstack.messages import (
+    BasesColumn,
+    BellIndicesColumn,
+    BitsColumn,
+    PeerMessage,
+    Primitive,
+)
 
 NodeName = Annotated[str, Field(pattern=r"^[a-z0-9_-]+$", min_length=1)]
 BellIndex = Annotated[int, Field(ge=0, le=3)]
@@ -112,9 +118,9 @@ class LinkOkBatch(Primitive):
     first_pair_id: int = Field(ge=0)
     first_seq: int = Field(ge=0)
     purpose_id: int = Field(ge=0)
-    bell_indices: str = Field(pattern=r"^[0-3]+$")
-    bases: str = Field(pattern=r"^[ZX]+$")
-    outcomes: str = Field(pattern=r"^[01]+$")
+    bell_indices: BellIndicesColumn
+    bases: BasesColumn
+    outcomes: BitsColumn
     times_ps: tuple[int, ...]
     fidelities: tuple[float, ...]
 

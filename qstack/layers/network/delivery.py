@@ -141,7 +141,7 @@ class Delivery(NetworkCore):
         """Pairs measured directly (one hop): each end hands them up as they
         are, the destination after the Pauli-frame correction, applied to
         the outcomes (X flips a Z outcome, Z an X one); no pair is held."""
-        self._count_link_batch(now, circuit, batch)
+        self._count_link_batch(circuit, now, batch)
         request = circuit.request
         count = min(batch.count, request.number - circuit.delivered)
         if count <= 0:
@@ -182,18 +182,15 @@ class Delivery(NetworkCore):
             else:
                 self._finish(now, circuit)
 
-    def _count_link_batch(self, now: int, circuit: Circuit, batch: LinkOkBatch) -> None:
-        """As :meth:`_count_link_pair`, for a batch of pairs measured directly."""
+    def _count_link_batch(self, circuit: Circuit, now: int, batch: LinkOkBatch) -> None:
+        """As :meth:`_count_link_pair`, for a batch of pairs measured
+        directly (all a batch for a circuit that has ended here needs)."""
         if circuit.link_pairs is not None:
             key = (batch.remote, batch.origin, batch.create_id)
             count = circuit.link_counts.get(key, 0) + batch.count
             circuit.link_counts[key] = count
             if count >= circuit.link_pairs:
                 self._link_request_ended(now, circuit, key)
-
-    def _late_link_batch(self, circuit: Circuit, now: int, batch: LinkOkBatch) -> None:
-        """Pairs measured directly for a circuit that has ended here: counted only."""
-        self._count_link_batch(now, circuit, batch)
 
     def _expire_pair(self, now: int, circuit: Circuit, pair_id: str) -> None:
         """NET_EXPIRE: a pair handed up here never reached the other end."""

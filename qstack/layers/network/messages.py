@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from qstack.layers.link.messages import Basis, CreateType, NodeName
-from qstack.messages import PeerMessage, Primitive
+from qstack.messages import BasesColumn, BitsColumn, PeerMessage, Primitive
 
 CircuitId = Annotated[str, Field(min_length=1)]
 #: A node's name for its end of a segment: the link pair it got from its
@@ -116,8 +116,8 @@ class NetOkBatch(Primitive):
     pair_ids: tuple[str, ...]
     first_seq: int = Field(ge=0)
     purpose_id: int = Field(ge=0)
-    bases: str = Field(pattern=r"^[ZX]+$")
-    outcomes: str = Field(pattern=r"^[01]+$")
+    bases: BasesColumn
+    outcomes: BitsColumn
     times_ps: tuple[int, ...]
     fidelities: tuple[float, ...]
 

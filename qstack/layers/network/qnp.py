@@ -239,7 +239,7 @@ CIRCUIT_LIFECYCLE = StateTable(
         *(Transition(s, LocalFailure, "failing", _N._crashed) for s in LIVE),
         *(Transition(s, PathBroken, "failing", _N._path_broken, note="TEARDOWN") for s in LIVE),
         *(Transition(s, LinkOk, s, _N._late_link_pair, note="free it") for s in WINDING_DOWN),
-        *(Transition(s, LinkOkBatch, s, _N._late_link_batch) for s in WINDING_DOWN),
+        *(Transition(s, LinkOkBatch, s, _N._count_link_batch) for s in WINDING_DOWN),
         *(Transition(s, LinkError, s, _N._link_error) for s in WINDING_DOWN),
         *(
             Transition(s, message, s, _N._ignore)

@@ -26,7 +26,7 @@ from qstack.layers.physical.service import Attempt, HeraldBatch, PhysicalUser
 from qstack.physics.bell import BellDiagonal
 from qstack.physics.heralding import HeraldingModel
 from qstack.physics.state import PairState, pauli_noise
-from qstack.quantum.batch import PairBatch
+from qstack.quantum.batch import BatchStates, PairBatch
 from qstack.sim.kernel import Simulator, Timer
 from qstack.sim.random import UniformBuffer
 from qstack.sim.trace import Tracer
@@ -73,7 +73,7 @@ class BatchHeralds:
     _next_pair_id: int
     _tracer: Tracer | None
     _batch: Drawn | None
-    _batch_states: dict[HeraldingModel, tuple[list[PairState], list[float]]]
+    _batch_states: dict[HeraldingModel, BatchStates]
     _due: Callable[[int, object], None]
 
     def _log_failure_of(self, p: float) -> float:
@@ -136,7 +136,7 @@ class BatchHeralds:
         self.successes += made
         model = self._model
         assert model is not None
-        states, fidelities = self._batch_states_of(model)
+        states = self._batch_states_of(model)
         outcomes = model.outcomes
         if len(outcomes) == 1:
             choice = np.zeros(made, np.intp)
@@ -155,7 +155,7 @@ class BatchHeralds:
             first,
             times[:made],
             PairBatch(states, classes, bell_indices),
-            np.asarray(fidelities)[classes],
+            states.fidelities[classes],
         )
         armed = (self._armed[0], self._armed[1])
         self._armed[0] = self._armed[1] = None
@@ -167,7 +167,7 @@ class BatchHeralds:
             if user is not None:
                 user.herald_batch(now, batch)
 
-    def _batch_states_of(self, model: HeraldingModel) -> tuple[list[PairState], list[float]]:
+    def _batch_states_of(self, model: HeraldingModel) -> BatchStates:
         """The states of the model's pairs when both ends measure them (at
         the herald, after the memories' noise over the emission-to-herald
         time): class 3 k for Bell index ``outcomes[k]``, 3 k + 1 and 3 k + 2
@@ -175,7 +175,7 @@ class BatchHeralds:
         known = self._batch_states.get(model)
         if known is None:
             states: list[PairState] = []
-            fidelities: list[float] = []
+            indices: list[int] = []
             for index in model.outcomes:
                 for eve in (0, 2, 1):  # no one, Z, X (Pauli codes)
                     state = self._represent(model.heralded_state(index))
@@ -184,8 +184,8 @@ class BatchHeralds:
                     for side, memory in enumerate(self._memories):
                         memory.noise.apply(state, side, self.holds_ps[side])
                     states.append(state)
-                    fidelities.append(min(state.fidelity(index), 1.0))
-            known = self._batch_states[model] = (states, fidelities)
+                    indices.append(index)
+            known = self._batch_states[model] = BatchStates(states, indices)
         return known
 
 

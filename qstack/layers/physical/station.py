@@ -50,6 +50,7 @@ from qstack.physics.bell import BellDiagonal
 from qstack.physics.density import DensityMatrixPair
 from qstack.physics.heralding import HeraldingModel
 from qstack.physics.state import PairState, pauli_noise
+from qstack.quantum.batch import BatchStates
 from qstack.quantum.oracle import TruthOracle
 from qstack.quantum.store import QuantumStore
 from qstack.sim.kernel import Simulator, Timer
@@ -146,7 +147,7 @@ class HeraldingStation(BatchHeralds):
         #: Per heralding model: the states a batch's pairs are in when both
         #: ends measure them (per Bell index, then per eavesdropper's
         #: intervention), and their fidelities.
-        self._batch_states: dict[HeraldingModel, tuple[list[PairState], list[float]]] = {}
+        self._batch_states: dict[HeraldingModel, BatchStates] = {}
         self._tracer = tracer
         self.ports = (StationPort(self, 0), StationPort(self, 1))
 
