@@ -334,6 +334,16 @@ def test_a_request_of_better_priority_does_not_wait_for_a_batch() -> None:
     bulk, urgent = times
     assert len(urgent) == 20 and len(bulk) == 20_000
     assert not [t for t in bulk if urgent[0] <= t <= urgent[-1]]
-    # Served at once: well before the batch under way (1,024 pairs, about
-    # 0.25 s on this link) would have ended.
-    assert urgent[-1] - round(0.1e12) < round(0.05e12)
+    # Served at once: its 20 pairs take 20 geometric attempt counts of the
+    # link's cycle, mean 20 cycle / p and standard deviation
+    # sqrt(20 (1 - p)) cycle / p, after the queue's set-up (two one-way
+    # delays); within 6 standard deviations of that, and far below the
+    # 1,024 pairs of the batch under way it would otherwise wait for.
+    link = network.links[0]
+    setting = link.settings.setting_for(0.0)
+    assert setting is not None
+    p = setting.model.success_probability
+    cycle = link.station.cycle_ps
+    mean, sd = 20 * cycle / p, math.sqrt(20 * (1 - p)) * cycle / p
+    assert urgent[-1] - round(0.1e12) <= 2 * link.delay_ps + 1 + mean + 6 * sd
+    assert mean + 6 * sd < 1_024 * cycle / p / 4
